@@ -1,0 +1,44 @@
+# Set-up, demo and tests on a fresh Debian machine (run as root, or with sudo available).
+# Every target is idempotent: a second `make setup` checks and returns in a second or two.
+
+PYTHON      ?= python3.11
+VENV        := .venv
+PY          := $(VENV)/bin/python
+SAMPLES     := .cache/samples
+DEMO_VIDEO  := /usr/share/openboard/library/videos/wannaworktogether.mp4
+DEMO_OUT    := demo-out
+
+.PHONY: setup apt venv samples demo test bench clean
+
+setup: apt venv
+
+apt:
+	@bash scripts/install-apt.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+samples: $(SAMPLES)/.done
+
+$(SAMPLES)/.done: scripts/fetch_samples.py | venv
+	$(PY) scripts/fetch_samples.py $(SAMPLES)
+
+demo: setup
+	$(VENV)/bin/videodesc analyze $(DEMO_VIDEO) -o $(DEMO_OUT) --lang en
+	@echo
+	@echo "Results in $(DEMO_OUT)/: open $(DEMO_OUT)/report.html in a browser;"
+	@echo "timeline.json holds shots, dialogue and slots; dialogue.srt/.vtt the transcript."
+
+test: setup samples
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q
+
+bench: setup samples
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/analyze.py
+
+clean:
+	rm -rf $(VENV) .cache $(DEMO_OUT)

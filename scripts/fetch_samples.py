@@ -1,0 +1,57 @@
+"""Fetch the real media the tests and benchmarks use, from packages on PyPI.
+
+Usage: python scripts/fetch_samples.py DEST
+
+- pyannote.audio 4.0.7 wheel: `sample.wav` + `sample.rttm` (two speakers, reference speech turns).
+- moviepy 2.2.1 sdist: `bbb.mp4` (Big Buck Bunny, 10 min, 720p, CC-BY, from its docs zip).
+
+Only these files are kept; the downloaded archives are deleted. Re-running is a no-op once
+`DEST/.done` exists.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+PYANNOTE = "pyannote.audio==4.0.7"
+MOVIEPY = "moviepy==2.2.1"
+MOVIEPY_ZIP = "docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip"
+
+
+def pip_download(spec: str, dest: Path, sdist: bool) -> Path:
+    args = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest), spec]
+    args += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    subprocess.run(args, check=True)
+    (found,) = [p for p in dest.iterdir() if p.is_file()]
+    return found
+
+
+def main(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = pip_download(PYANNOTE, Path(tmp) / "pyannote", sdist=False)
+        with zipfile.ZipFile(wheel) as zf:
+            for name in ("sample.wav", "sample.rttm"):
+                (dest / name).write_bytes(zf.read(f"pyannote/audio/sample/{name}"))
+
+        sdist = pip_download(MOVIEPY, Path(tmp) / "moviepy", sdist=True)
+        with tarfile.open(sdist) as tf:
+            member = next(m for m in tf.getmembers() if m.name.endswith(MOVIEPY_ZIP))
+            zip_bytes = tf.extractfile(member).read()
+        zip_path = Path(tmp) / "moviepy.zip"
+        zip_path.write_bytes(zip_bytes)
+        with zipfile.ZipFile(zip_path) as zf:
+            (dest / "bbb.mp4").write_bytes(zf.read("moviepy_10_minutes/resources/bbb.mp4"))
+    (dest / ".done").write_text("ok\n")
+    print(f"samples in {dest}: {', '.join(sorted(p.name for p in dest.iterdir() if p.name != '.done'))}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]))

@@ -1,0 +1,3 @@
+"""videodesc: automatic audio description for video."""
+
+__version__ = "0.1.0"

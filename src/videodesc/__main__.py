@@ -1,0 +1,3 @@
+from videodesc.cli.main import main
+
+raise SystemExit(main())

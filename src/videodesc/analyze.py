@@ -1,0 +1,209 @@
+"""The `analyze` step: probe, shots and keyframes, speech, slots, and the files a person checks.
+
+Each expensive stage stores its result in the work folder under a key made of everything it
+depends on, so a second run over the same input does no work, and a run with a changed option
+recomputes only the stages that option touches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import faster_whisper
+import scenedetect
+
+from videodesc import __version__
+from videodesc.errors import InputError
+from videodesc.media.probe import probe
+from videodesc.output.report import render_report
+from videodesc.output.subtitle_files import to_srt, to_vtt
+from videodesc.progress import Reporter, StageProgress
+from videodesc.records import Media, Shot, Span, Timeline, Utterance, dumps, from_dict, to_dict
+from videodesc.shots.detect import ShotOptions, detect_shots
+from videodesc.slots import SlotSettings, find_slots, speech_spans
+from videodesc.speech import asr, models
+from videodesc.speech.audio import extract_audio, load_wav
+from videodesc.speech.subtitles import read_subtitles
+from videodesc.speech.vad import VadSettings, speech_regions
+from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
+
+# Bump a stage's version when its code changes what it produces, so old cached results are not reused.
+STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1}
+KEYFRAME_DIR = "keyframes"
+
+
+@dataclass
+class AnalyzeOptions:
+    language: str | None = None  # "ko", "en", ...; None detects
+    subtitles: Path | None = None  # use this file's dialogue instead of speech recognition
+    asr_model: Path | None = None  # a faster-whisper model folder; None: the bundled whisper-base
+    shots: ShotOptions = field(default_factory=ShotOptions)
+    vad: VadSettings = field(default_factory=VadSettings)
+    slots: SlotSettings = field(default_factory=SlotSettings)
+    force: bool = False  # recompute every stage
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an output folder we cannot create or write into, before any work is done."""
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise InputError(f"output folder {out}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise InputError(f"output folder {out} is not writable ({exc.strerror or exc})") from exc
+
+
+class _Stages:
+    """Runs stages through the work folder cache and the reporter."""
+
+    def __init__(self, work: WorkFolder, reporter: Reporter, force: bool):
+        self.work, self.reporter, self.force = work, reporter, force
+
+    def json(self, name: str, key: str, compute: Callable[[StageProgress], Any],
+             total: float | None = None, valid: Callable[[Any], bool] = lambda _: True) -> Any:
+        if not self.force:
+            cached = self.work.load_json(name, key)
+            if cached is not None and valid(cached):
+                self.reporter.cached(name)
+                return cached
+        with self.reporter.stage(name, total) as progress:
+            data = compute(progress)
+        self.work.save_json(name, key, data)
+        return data
+
+
+def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter) -> Timeline:
+    """Analyse `video` into `out`; returns the Timeline also written to `out/timeline.json`.
+
+    Raises:
+        InputError: the video, subtitle file or output folder cannot be used. Nothing is left
+            behind in `out` if this run created it.
+        ModelError: a configured model is missing or broken.
+    """
+    video, out = Path(video), Path(out)
+    check_output_folder(out)
+    with reporter.stage("probe"):
+        media = probe(video)
+    utterances_from_file = None
+    if options.subtitles is not None:
+        with reporter.stage("subtitles"):
+            utterances_from_file, references = read_subtitles(Path(options.subtitles))
+    else:
+        references = []
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        timeline = _analyze(video, media, out, options, reporter, utterances_from_file, references)
+    except BaseException:
+        if created:  # a failed first run leaves no half-made folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return timeline
+
+
+def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, reporter: Reporter,
+             subtitle_utterances: list[Utterance] | None, references: list) -> Timeline:
+    work = WorkFolder(out)
+    stages = _Stages(work, reporter, options.force)
+    provenance = {"videodesc": __version__, "shots": f"PySceneDetect ContentDetector {scenedetect.__version__}"}
+
+    shots_key = stage_key("shots", STAGE_VERSIONS["shots"], media.content_hash, options.shots.as_key())
+    keyframe_store = work.path("keyframes", shots_key, "")
+
+    def compute_shots(progress: StageProgress) -> list:
+        with atomic_path(keyframe_store) as tmp:
+            tmp.mkdir()
+            (tmp / KEYFRAME_DIR).mkdir()
+            found = detect_shots(video, media, tmp, KEYFRAME_DIR, options.shots, progress.update)
+        return to_dict(found)
+
+    shots: list[Shot] = [from_dict(Shot, s) for s in stages.json(
+        "shots", shots_key, compute_shots, total=media.duration, valid=lambda _: keyframe_store.is_dir())]
+
+    warnings: list[str] = []
+    speech: list[Span] = []
+    utterances: list[Utterance] = subtitle_utterances or []
+    language = options.language
+    if not media.has_audio:
+        warnings.append("the video has no audio stream: no dialogue, the whole running time is free for description")
+        reporter.warning(warnings[-1])
+    else:
+        stream = media.audio_streams[0]
+        audio_key = stage_key("audio", STAGE_VERSIONS["audio"], media.content_hash, stream.index)
+        audio_path = work.path("audio", audio_key, ".wav")
+        if options.force or not audio_path.is_file():
+            with reporter.stage("audio"), atomic_path(audio_path) as tmp:
+                extract_audio(video, stream.index, tmp)
+        else:
+            reporter.cached("audio")
+        samples = load_wav(audio_path)
+
+        vad_key = stage_key("vad", STAGE_VERSIONS["vad"], audio_key, options.vad.as_key())
+        speech = [from_dict(Span, s) for s in stages.json(
+            "vad", vad_key, lambda _: to_dict(speech_regions(samples, options.vad)))]
+        provenance["vad"] = f"silero VAD (faster-whisper {faster_whisper.__version__})"
+
+        if subtitle_utterances is None:
+            if options.asr_model is not None:
+                model_dir = models.check_model_folder(options.asr_model)
+                model_id = f"{model_dir} ({(model_dir / 'model.bin').stat().st_size} bytes)"
+                provenance["asr"] = f"faster-whisper {faster_whisper.__version__}, model {model_dir}"
+            else:
+                model_dir = models.default_whisper_model()
+                model_id = models.WHISPER_BASE_SHA256
+                provenance["asr"] = f"faster-whisper {faster_whisper.__version__}, {models.WHISPER_BASE_NAME}"
+            settings = asr.AsrSettings(language=options.language)
+            asr_key = stage_key("asr", STAGE_VERSIONS["asr"], audio_key, model_id, settings.as_key())
+
+            def compute_asr(progress: StageProgress) -> dict:
+                transcript = asr.transcribe(samples, model_dir, settings, progress.update)
+                return to_dict(transcript)
+
+            transcript = from_dict(asr.Transcript, stages.json("asr", asr_key, compute_asr, total=media.duration))
+            utterances = transcript.utterances
+            language = language or transcript.language
+        else:
+            provenance["dialogue"] = f"subtitles {Path(options.subtitles).name}"
+
+    if language is None and utterances:
+        language = _language_of_text(" ".join(u.text for u in utterances))
+    speech = speech_spans(utterances, speech)
+    slots = find_slots(speech, media.duration, shots, options.slots)
+    timeline = Timeline(media=media, language=language, shots=shots, utterances=utterances,
+                        speech_regions=speech, slots=slots, references=references,
+                        warnings=warnings, provenance=provenance)
+    _publish(out, timeline, keyframe_store / KEYFRAME_DIR)
+    return timeline
+
+
+def _language_of_text(text: str) -> str:
+    """'ko' when Hangul makes up a fair share of the letters, else 'en' (subtitles carry no language tag)."""
+    letters = [c for c in text if c.isalpha()]
+    hangul = sum(1 for c in letters if "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff")
+    return "ko" if letters and hangul / len(letters) > 0.3 else "en"
+
+
+def _publish(out: Path, timeline: Timeline, keyframes: Path) -> None:
+    """Write the user-facing files, each atomically."""
+    with atomic_path(out / KEYFRAME_DIR) as tmp:
+        tmp.mkdir()
+        for image in keyframes.iterdir():
+            try:
+                os.link(image, tmp / image.name)  # same disk: no copy needed
+            except OSError:
+                shutil.copy2(image, tmp / image.name)
+    write_text_atomic(out / "dialogue.srt", to_srt(timeline.utterances))
+    write_text_atomic(out / "dialogue.vtt", to_vtt(timeline.utterances))
+    write_text_atomic(out / "report.html", render_report(timeline))
+    write_text_atomic(out / "timeline.json", dumps(timeline))

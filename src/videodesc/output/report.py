@@ -1,0 +1,244 @@
+"""The visual report of `analyze`: one self-contained HTML page to check the analysis of a video.
+
+The page is opened from the output folder (often straight from disk, often offline), so it uses
+no scripts and no network resources: the time line is absolutely positioned divs at a fixed
+pixel-per-second scale, and images are the relative keyframe paths next to `report.html`.
+Every piece of text from the input (dialogue, file names, warnings) is escaped.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from html import escape
+from itertools import accumulate
+from pathlib import PurePath
+from typing import Protocol, Sequence
+
+from videodesc.records import Shot, Timeline
+
+# Candidate time line scales, finest first. The finest one that keeps the time line within
+# _TARGET_WIDTH is used; long videos get the coarsest, at which a 1.2 s slot is still ~5 px wide.
+_SCALES = (200.0, 100.0, 50.0, 20.0, 10.0, 5.0, 4.0)
+_TARGET_WIDTH = 4000.0
+# Ruler ticks: the first of these intervals (seconds) whose ticks are at least _MIN_TICK_GAP px apart.
+_TICK_INTERVALS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+_MIN_TICK_GAP = 70.0
+_THUMB_WIDTH = 160  # px; the card shows several keyframes side by side
+
+_CSS = """
+* { box-sizing: border-box; }
+body { margin: 0 1.5em 2em; color: #1d1d1f; background: #fafafa;
+  font-family: "NanumGothic", "Nanum Gothic", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif; }
+h1 { font-size: 1.4em; word-break: break-all; }
+h2 { font-size: 1.15em; margin-top: 1.6em; }
+table.facts { border-collapse: collapse; margin: .5em 0; }
+table.facts th, table.facts td { text-align: left; padding: .15em .8em .15em 0; vertical-align: top; }
+table.facts th { font-weight: normal; color: #666; }
+table.provenance { font-size: .85em; }
+ul.warnings li { color: #9a4a00; }
+.timeline { display: flex; border: 1px solid #ccc; background: #fff; }
+.labels { flex: none; width: 7em; border-right: 1px solid #ccc; font-size: .8em; }
+.labels div { height: 24px; line-height: 24px; padding-left: .4em; color: #555; }
+.scroll { overflow-x: auto; flex: auto; }
+.track { position: relative; }
+.lane { position: relative; height: 24px; border-bottom: 1px solid #eee; }
+.lane > * { position: absolute; top: 3px; height: 18px; min-width: 1px; }
+.ruler > div { top: 0; height: 24px; border-left: 1px solid #999; padding-left: 2px;
+  font-size: 10px; line-height: 14px; color: #555; white-space: nowrap; }
+.tl-shot { display: block; background: #c9d6e3; }
+.tl-shot.alt { background: #e3eaf1; }
+.tl-shot.cut { border-left: 2px solid #2b3a4a; }
+.tl-shot:hover { background: #9fb6cc; }
+.tl-speech { background: #b7b7b7; }
+.tl-utt { background: rgba(70, 110, 200, .55); }
+.tl-slot { background: #f2b300; outline: 1px solid #b58500; }
+.tl-ref { background: rgba(40, 160, 90, .6); }
+.sheet { display: flex; flex-direction: column; gap: .8em; }
+.card { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: .6em .8em; }
+.card:target { outline: 3px solid #f2b300; }
+.card h3 { margin: 0 0 .4em; font-size: 1em; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 4px; }
+.thumbs img { max-width: 100%; height: auto; background: #ddd; }  /* width: the img attribute */
+.card ul { margin: .4em 0; padding-left: 1.2em; }
+.card .none { color: #888; }
+.time { color: #666; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.slot-item { background: #fff3cc; }
+"""
+
+
+class _Timed(Protocol):
+    start: float
+    end: float
+
+
+def format_time(seconds: float, decimals: int = 1) -> str:
+    """`h:mm:ss` with `decimals` fractional digits, e.g. format_time(3725.3) == '1:02:05.3'."""
+    # Round once in the smallest unit shown, so that 59.96 s becomes 0:01:00.0, not 0:00:60.0.
+    scale = 10**decimals
+    units = round(max(seconds, 0.0) * scale)
+    whole, fraction = divmod(units, scale)
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{text}.{fraction:0{decimals}d}" if decimals else text
+
+
+def _span_text(item: _Timed) -> str:
+    return f"{format_time(item.start)}–{format_time(item.end)}"
+
+
+def choose_scale(duration: float) -> float:
+    """Pixels per second for the time line: fine for short clips, coarse but usable up to 2 h."""
+    for scale in _SCALES:
+        if duration * scale <= _TARGET_WIDTH:
+            return scale
+    return _SCALES[-1]
+
+
+class _Overlaps:
+    """Finds the items overlapping a time range without scanning every item for every shot."""
+
+    def __init__(self, items: Sequence[_Timed]):
+        self.items = sorted(items, key=lambda item: item.start)
+        self.starts = [item.start for item in self.items]
+        # Running maximum of the ends: non-decreasing, so bisectable even when items overlap.
+        self.max_ends = list(accumulate((item.end for item in self.items), max))
+
+    def within(self, start: float, end: float) -> list:
+        first = bisect_left(self.max_ends, start)
+        last = bisect_left(self.starts, end)
+        # `>=` keeps a zero-length item that sits exactly at `start`.
+        return [item for item in self.items[first:last] if item.end > start or item.start >= start]
+
+
+def _box(cls: str, start: float, end: float, scale: float, title: str, href: str | None = None) -> str:
+    """One time line element, placed by its times at `scale` px per second."""
+    style = f"left:{start * scale:.2f}px;width:{max(end - start, 0.0) * scale:.2f}px"
+    tag, link = ("a", f' href="{escape(href)}"') if href else ("div", "")
+    return f'<{tag} class="{cls}" style="{style}" title="{escape(title)}"{link}></{tag}>'
+
+
+def _header(timeline: Timeline) -> str:
+    media = timeline.media
+    slot_seconds = sum(slot.duration for slot in timeline.slots)
+    share = f" ({slot_seconds / media.duration:.0%} of the running time)" if media.duration > 0 else ""
+    facts = [
+        ("Duration", format_time(media.duration, 0)),
+        ("Resolution", f"{media.width}×{media.height}"),
+        ("Frame rate", f"{media.fps:.3f}".rstrip("0").rstrip(".") + " fps"),
+        ("Language", timeline.language or "unknown"),
+        ("Shots", str(len(timeline.shots))),
+        ("Utterances", str(len(timeline.utterances))),
+        ("Slots", f"{len(timeline.slots)}, {slot_seconds:.1f} s{share}"),
+    ]
+    if timeline.references:
+        facts.append(("Reference descriptions", str(len(timeline.references))))
+    parts = [f"<h1>{escape(PurePath(media.path).name)}</h1>", _table(facts, "facts")]
+    if timeline.warnings:
+        items = "".join(f"<li>{escape(warning)}</li>" for warning in timeline.warnings)
+        parts.append(f'<h2>Warnings</h2><ul class="warnings">{items}</ul>')
+    if timeline.provenance:
+        parts.append("<h2>Provenance</h2>" + _table(sorted(timeline.provenance.items()), "facts provenance"))
+    return "\n".join(parts)
+
+
+def _table(rows: Sequence[tuple[str, str]], cls: str) -> str:
+    body = "".join(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for key, value in rows)
+    return f'<table class="{cls}">{body}</table>'
+
+
+def _ruler(duration: float, scale: float) -> str:
+    interval = next((i for i in _TICK_INTERVALS if i * scale >= _MIN_TICK_GAP), _TICK_INTERVALS[-1])
+    ticks = []
+    for n in range(int(duration // interval) + 1):
+        seconds = n * interval
+        ticks.append(f'<div style="left:{seconds * scale:.2f}px">{format_time(seconds, 0)}</div>')
+    return f'<div class="lane ruler">{"".join(ticks)}</div>'
+
+
+def _timeline_lanes(timeline: Timeline, scale: float) -> list[tuple[str, str]]:
+    """(label, lane HTML) for each lane, top to bottom."""
+    shots = []
+    for position, shot in enumerate(timeline.shots):
+        cls = "tl-shot" + (" alt" if position % 2 else "") + (" cut" if position else "")
+        title = f"Shot {shot.index}: {_span_text(shot)} ({shot.duration:.1f} s)"
+        shots.append(_box(cls, shot.start, shot.end, scale, title, href=f"#{_shot_anchor(shot)}"))
+    speech = [_box("tl-speech", span.start, span.end, scale, f"Speech {_span_text(span)}")
+              for span in timeline.speech_regions]
+    utterances = [_box("tl-utt", u.start, u.end, scale, f"{_span_text(u)} [{u.source}]\n{u.text}")
+                  for u in timeline.utterances]
+    slots = [_box("tl-slot", slot.start, slot.end, scale, f"Slot {_span_text(slot)} ({slot.duration:.1f} s)")
+             for slot in timeline.slots]
+    lanes = [("Shots", shots), ("Speech", speech), ("Dialogue", utterances), ("Slots", slots)]
+    if timeline.references:
+        lanes.append(("References", [
+            _box("tl-ref", ref.start, ref.end, scale, f"{_span_text(ref)} [{ref.source}]\n{ref.text}")
+            for ref in timeline.references]))
+    return [(label, f'<div class="lane">{"".join(boxes)}</div>') for label, boxes in lanes]
+
+
+def _timeline(timeline: Timeline) -> str:
+    duration = timeline.media.duration
+    scale = choose_scale(duration)
+    lanes = _timeline_lanes(timeline, scale)
+    labels = "".join(f"<div>{label}</div>" for label in ["Time", *(label for label, _ in lanes)])
+    track = _ruler(duration, scale) + "".join(lane for _, lane in lanes)
+    return (f'<h2>Time line <span class="time">({scale:g} px per second)</span></h2>\n'
+            f'<div class="timeline"><div class="labels">{labels}</div>'
+            f'<div class="scroll"><div class="track" style="width:{duration * scale:.2f}px">{track}</div></div></div>')
+
+
+def _shot_anchor(shot: Shot) -> str:
+    # Shots are named by Shot.index everywhere in the page, as in the keyframe file names and
+    # timeline.json (and Slot.shots), so a person can cross-check them.
+    return f"shot-{shot.index}"
+
+
+def _card(shot: Shot, utterances: list, slots: list, thumb_height: int) -> str:
+    """The contact sheet card of one shot: keyframes, the dialogue spoken and the slots within it."""
+    thumbs = "".join(
+        f'<img src="{escape(kf.path)}" loading="lazy" width="{_THUMB_WIDTH}" height="{thumb_height}" '
+        f'alt="Shot {shot.index} at {format_time(kf.time)}" title="{format_time(kf.time)}">'
+        for kf in shot.keyframes)
+    dialogue = _list([f'<span class="time">{_span_text(u)}</span> {escape(u.text)}' for u in utterances],
+                     "No dialogue.")
+    free = _list([f'<span class="time">{_span_text(slot)}</span> slot of {slot.duration:.1f} s' for slot in slots],
+                 "No slot.", item_class="slot-item")
+    return (f'<section class="card" id="{_shot_anchor(shot)}">'
+            f'<h3>Shot {shot.index} <span class="time">{_span_text(shot)} ({shot.duration:.1f} s)</span></h3>'
+            f'<div class="thumbs">{thumbs}</div>{dialogue}{free}</section>')
+
+
+def _list(items: list[str], empty: str, item_class: str | None = None) -> str:
+    """A <ul> of already escaped items, or a muted note when there are none."""
+    if not items:
+        return f'<p class="none">{empty}</p>'
+    attr = f' class="{item_class}"' if item_class else ""
+    return "<ul>" + "".join(f"<li{attr}>{item}</li>" for item in items) + "</ul>"
+
+
+def _contact_sheet(timeline: Timeline) -> str:
+    media = timeline.media
+    # Width and height attributes reserve the space before a lazy image loads, so the page does not jump.
+    thumb_height = round(_THUMB_WIDTH * media.height / media.width) if media.width > 0 else _THUMB_WIDTH
+    utterances, slots = _Overlaps(timeline.utterances), _Overlaps(timeline.slots)
+    cards = [_card(shot, utterances.within(shot.start, shot.end), slots.within(shot.start, shot.end), thumb_height)
+             for shot in timeline.shots]
+    return '<h2>Shots</h2>\n<div class="sheet">\n' + "\n".join(cards) + "\n</div>"
+
+
+def render_report(timeline: Timeline) -> str:
+    """The whole report page for `timeline`, as HTML text (UTF-8 when written)."""
+    name = escape(PurePath(timeline.media.path).name)
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>videodesc report – {name}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        _header(timeline),
+        _timeline(timeline),
+        _contact_sheet(timeline),
+        "</body></html>",
+        "",
+    ])

@@ -1,0 +1,218 @@
+"""The records that flow between stages: plain dataclasses with a JSON round trip.
+
+Times are seconds as floats, measured from the start of the programme (the first
+presentation time of the video is zero). Paths inside records are relative to the
+output folder so that a folder can be moved or shared as a whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# Bump when a field is renamed, removed or changes meaning; readers refuse other versions.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class AudioStream:
+    index: int
+    codec: str
+    channels: int
+    sample_rate: int
+    language: str | None = None
+
+
+@dataclass
+class Media:
+    path: str
+    duration: float
+    fps: float
+    width: int
+    height: int
+    video_codec: str
+    audio_streams: list[AudioStream]
+    size_bytes: int
+    content_hash: str
+    start_time: float = 0.0  # container start, subtracted from every presentation time
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_streams)
+
+
+@dataclass
+class Keyframe:
+    time: float
+    path: str  # relative to the output folder
+    sharpness: float
+
+
+@dataclass
+class Shot:
+    index: int
+    start: float
+    end: float
+    keyframes: list[Keyframe] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+
+
+@dataclass
+class Utterance:
+    start: float
+    end: float
+    text: str
+    source: Literal["asr", "subtitle"]
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Span:
+    """A stretch of time, e.g. a region in which voice activity was detected."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class ReferenceDescription:
+    """A description written by a person, e.g. a `{...}` line of a Korean AD subtitle file."""
+
+    start: float
+    end: float
+    text: str
+    source: str  # file name it came from
+
+
+@dataclass
+class Slot:
+    """A dialogue-free gap in which a description may be spoken."""
+
+    start: float
+    end: float
+    shots: list[int] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Timeline:
+    """Everything `analyze` knows about the time line of one video."""
+
+    media: Media
+    language: str | None
+    shots: list[Shot]
+    utterances: list[Utterance]
+    speech_regions: list[Span]
+    slots: list[Slot]
+    references: list[ReferenceDescription] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+
+class SchemaError(ValueError):
+    """A JSON document does not match the record it should hold."""
+
+
+def to_dict(record: Any) -> Any:
+    """Turn a record (or a list/dict of records) into JSON-ready data."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {f.name: to_dict(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    if isinstance(record, (list, tuple)):
+        return [to_dict(item) for item in record]
+    if isinstance(record, dict):
+        return {str(key): to_dict(value) for key, value in record.items()}
+    return record
+
+
+def from_dict(cls: type, data: Any) -> Any:
+    """Build a record of type `cls` from JSON data, checking types along the way."""
+    return _convert(cls, data, cls.__name__)
+
+
+def _convert(tp: Any, data: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if data is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, data, where)
+            except SchemaError as exc:
+                errors.append(str(exc))
+        raise SchemaError("; ".join(errors))
+    if origin is Literal:
+        if data not in typing.get_args(tp):
+            raise SchemaError(f"{where}: {data!r} is not one of {typing.get_args(tp)}")
+        return data
+    if origin is list:
+        if not isinstance(data, list):
+            raise SchemaError(f"{where}: expected a list, got {type(data).__name__}")
+        (item_type,) = typing.get_args(tp)
+        return [_convert(item_type, item, f"{where}[{i}]") for i, item in enumerate(data)]
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where}: expected an object, got {type(data).__name__}")
+        _, value_type = typing.get_args(tp)
+        return {key: _convert(value_type, value, f"{where}.{key}") for key, value in data.items()}
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where}: expected an object, got {type(data).__name__}")
+        hints = typing.get_type_hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            if f.name in data:
+                kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SchemaError(f"{where}: missing field '{f.name}'")
+        return tp(**kwargs)
+    if tp is float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise SchemaError(f"{where}: expected a number, got {data!r}")
+        return float(data)
+    if tp in (int, str, bool):
+        if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
+            raise SchemaError(f"{where}: expected {tp.__name__}, got {data!r}")
+        return data
+    raise TypeError(f"{where}: unsupported type {tp!r}")
+
+
+def dumps(record: Any) -> str:
+    return json.dumps(to_dict(record), ensure_ascii=False, indent=1)
+
+
+def load_timeline(text: str) -> Timeline:
+    """Parse a `timeline.json` document, refusing other schema versions."""
+    data = json.loads(text)
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"timeline schema version {version!r}, this videodesc reads {SCHEMA_VERSION}")
+    return from_dict(Timeline, data)

@@ -1,0 +1,198 @@
+"""Find shot boundaries and keyframes in one decoding pass.
+
+Frames are decoded with PyAV and scored with PySceneDetect's ContentDetector (HSV and edge
+change between consecutive frames, on a frame scaled to 256 px wide as scenedetect itself
+does). Times come from each frame's presentation timestamp, not from frame counts, so
+variable-frame-rate video (phone recordings, screen captures) gets correct times.
+
+Keyframes are chosen in the same pass: decoding the video a second time, or seeking back to
+each chosen time, would cost as much again. The video is cut into short buckets (closed early
+at every likely cut, so a bucket never spans two shots); the best frame of each bucket -- sharp,
+not dark, not in the middle of a change -- is kept as JPEG bytes, and once the cuts are known
+each shot picks its keyframes from the buckets inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from scenedetect.common import FrameTimecode, Timecode
+from scenedetect.detectors import ContentDetector
+
+from videodesc.errors import InputError
+from videodesc.records import Keyframe, Media, Shot
+
+ANALYSIS_WIDTH = 256  # PySceneDetect's own downscale target for its detectors
+KEYFRAME_MAX_WIDTH = 1280  # bigger frames cost disk and vision time without helping
+JPEG_QUALITY = 90
+
+
+@dataclass
+class ShotOptions:
+    threshold: float = 27.0  # ContentDetector's default
+    min_shot_length: float = 0.6  # seconds; faster flicker is a flash, not a cut
+    bucket_seconds: float = 1.0  # one keyframe candidate per bucket
+    max_keyframes: int = 3
+
+    def as_key(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class _Candidate:
+    time: float
+    quality: float
+    sharpness: float
+    jpeg: bytes
+
+
+@dataclass
+class _Bucket:
+    start: float
+    best_quality: float = -1.0
+    best_frame: av.VideoFrame | None = None
+    best_time: float = 0.0
+    best_sharpness: float = 0.0
+
+
+@dataclass
+class ScanResult:
+    cuts: list[float]
+    end: float
+    candidates: list[_Candidate] = field(default_factory=list)
+
+
+def _frame_quality(grey: np.ndarray, score: float, threshold: float) -> tuple[float, float]:
+    """Sharpness (variance of the Laplacian) damped for dark frames and frames in motion."""
+    sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+    quality = sharpness
+    if float(grey.mean()) < 20:  # fade to black, night before the lights come up
+        quality *= 0.1
+    if score > threshold / 3:  # part of a dissolve or fast motion
+        quality *= 0.25
+    return quality, sharpness
+
+
+def scan(path: Path, media: Media, options: ShotOptions,
+         on_progress: Callable[[float], None] | None = None) -> ScanResult:
+    """Decode the whole video once, returning cut times and keyframe candidates."""
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise InputError(f"{path}: cannot decode video ({exc})") from exc
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threads: decoding is most of this stage's time
+        width = ANALYSIS_WIDTH
+        height = max(2, round(media.height * width / max(media.width, 1) / 2) * 2)
+        fps = media.fps or 25.0
+        detector = ContentDetector(threshold=options.threshold, min_scene_len=options.min_shot_length)
+        result = ScanResult(cuts=[], end=0.0)
+        bucket: _Bucket | None = None
+        last_time = -1.0
+        last_duration = 1.0 / fps
+
+        def close(b: _Bucket | None) -> None:
+            if b is None or b.best_frame is None:
+                return
+            image = b.best_frame.to_ndarray(format="bgr24")
+            if image.shape[1] > KEYFRAME_MAX_WIDTH:
+                scale = KEYFRAME_MAX_WIDTH / image.shape[1]
+                image = cv2.resize(image, (KEYFRAME_MAX_WIDTH, round(image.shape[0] * scale / 2) * 2),
+                                   interpolation=cv2.INTER_AREA)
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            if ok:
+                result.candidates.append(_Candidate(b.best_time, b.best_quality, b.best_sharpness,
+                                                    encoded.tobytes()))
+
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                time = float(frame.pts * frame.time_base) - media.start_time
+                if time <= last_time:  # a repeated or out-of-order timestamp: keep times monotonic
+                    continue
+                if last_time >= 0:
+                    last_duration = time - last_time
+                last_time = time
+                small = frame.to_ndarray(format="bgr24", width=width, height=height)
+                timecode = FrameTimecode(Timecode(frame.pts, frame.time_base), fps=fps)
+                for cut in detector.process_frame(timecode, small):
+                    result.cuts.append(cut.seconds - media.start_time)
+                score = detector._frame_score or 0.0  # the change score of this very frame
+                grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+                quality, sharpness = _frame_quality(grey, score, options.threshold)
+                if bucket is None or score >= options.threshold or time - bucket.start >= options.bucket_seconds:
+                    close(bucket)
+                    bucket = _Bucket(start=time)
+                if quality > bucket.best_quality:
+                    bucket.best_quality, bucket.best_frame = quality, frame
+                    bucket.best_time, bucket.best_sharpness = time, sharpness
+                if on_progress is not None:
+                    on_progress(time)
+        except av.FFmpegError as exc:
+            raise InputError(f"{path}: video stream is damaged at {last_time:.1f} s ({exc})") from exc
+        close(bucket)
+        for cut in detector.post_process(FrameTimecode(last_time, fps=fps)) or []:
+            result.cuts.append(cut.seconds - media.start_time)
+    if last_time < 0:
+        raise InputError(f"{path}: no decodable video frames")
+    result.end = min(media.duration, last_time + last_duration) if media.duration else last_time + last_duration
+    result.cuts = sorted(c for c in set(result.cuts) if 0 < c < result.end)
+    return result
+
+
+def shots_from_cuts(cuts: list[float], end: float) -> list[Shot]:
+    bounds = [0.0, *cuts, end]
+    return [Shot(index=i, start=bounds[i], end=bounds[i + 1]) for i in range(len(bounds) - 1)]
+
+
+def choose_keyframes(shot: Shot, candidates: list[_Candidate], max_keyframes: int) -> list[_Candidate]:
+    """Up to `max_keyframes` candidates spread over the shot, avoiding its edges.
+
+    Short shots get one keyframe, longer ones two or three (one per ~4 s), each the best
+    candidate of its part of the shot. The first and last moments of a shot are where
+    dissolves and motion blur live, so they are used only when nothing else is there.
+    """
+    inside = [c for c in candidates if shot.start <= c.time < shot.end]
+    if not inside:
+        return []
+    wanted = max(1, min(max_keyframes, int(shot.duration // 4) + 1))
+    margin = min(0.5, shot.duration * 0.15)
+    interior = [c for c in inside if shot.start + margin <= c.time <= shot.end - margin] or inside
+    part = shot.duration / wanted
+    chosen = []
+    for i in range(wanted):
+        lo, hi = shot.start + i * part, shot.start + (i + 1) * part
+        in_part = [c for c in interior if lo <= c.time < hi]
+        if in_part:
+            chosen.append(max(in_part, key=lambda c: c.quality))
+    return chosen or [max(interior, key=lambda c: c.quality)]
+
+
+def detect_shots(path: Path, media: Media, out: Path, keyframe_dir: str, options: ShotOptions,
+                 on_progress: Callable[[float], None] | None = None) -> list[Shot]:
+    """Shots with keyframes; JPEGs are written into `out / keyframe_dir`.
+
+    Args:
+        path: the video file.
+        media: its probe record (for duration, frame rate, start time and size).
+        out: the output folder; Keyframe.path values are relative to it.
+        keyframe_dir: folder for the JPEGs, relative to `out` (it must exist).
+        options: detection thresholds.
+        on_progress: called with the time in seconds of each decoded frame.
+    """
+    result = scan(path, media, options, on_progress)
+    shots = shots_from_cuts(result.cuts, result.end)
+    for shot in shots:
+        for n, candidate in enumerate(choose_keyframes(shot, result.candidates, options.max_keyframes), 1):
+            rel = f"{keyframe_dir}/shot{shot.index:04d}_{n}.jpg"
+            (out / rel).write_bytes(candidate.jpeg)
+            shot.keyframes.append(Keyframe(time=round(candidate.time, 3), path=rel,
+                                           sharpness=round(candidate.sharpness, 1)))
+    return shots
