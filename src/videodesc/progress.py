@@ -77,18 +77,21 @@ class Reporter:
 
 
 class BarReporter(Reporter):
-    """tqdm bars on stderr, one per stage."""
+    """tqdm bars on a terminal, one per stage; one line per finished stage when not a terminal."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         super().__init__()
         self.stream = stream
+        self.interactive = stream.isatty()
         self._bars: dict[int, object] = {}
 
     def _on_start(self, progress: StageProgress, unit: str) -> None:
+        if not self.interactive:
+            return
         from tqdm import tqdm
 
         self._bars[id(progress)] = tqdm(
-            total=progress.total, desc=progress.name, unit=unit, file=self.stream, leave=True,
+            total=progress.total, desc=progress.name, unit=unit, file=self.stream, delay=0.3,
             bar_format="{desc:>10}: {percentage:3.0f}%|{bar:30}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]"
             if progress.total else "{desc:>10}: {elapsed}",
         )
@@ -104,7 +107,10 @@ class BarReporter(Reporter):
         if bar is not None:
             if ok and progress.total:
                 bar.n = progress.total
+            bar.leave = ok  # a failed stage's bar gives way to the error message
             bar.close()
+        elif ok and not self.interactive:
+            print(f"{progress.name}: done in {seconds:.1f} s", file=self.stream, flush=True)
 
     def _emit(self, event: dict, text: str) -> None:
         print(text, file=self.stream, flush=True)

@@ -74,4 +74,4 @@ def check_model_folder(path: Path) -> Path:
     missing = [n for n in ("model.bin", "config.json") if not (path / n).is_file()]
     if missing:
         raise ModelError(f"--asr-model {path}: not a faster-whisper model folder (missing {', '.join(missing)})")
-    return path.resolve()
+    return path.absolute()
