@@ -6,7 +6,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from conftest import LIBRIVOX, ffmpeg, video_with_audio
 from videodesc.analyze import AnalyzeOptions, analyze

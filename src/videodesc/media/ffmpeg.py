@@ -19,10 +19,9 @@ def binary(name: str) -> str:
     return found
 
 
-def run(args: Sequence[str], what: str, program: str = "ffmpeg", timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Run ffmpeg/ffprobe quietly; raise VideodescError with ffmpeg's last error line on failure."""
-    cmd = [binary(program), "-nostdin", "-hide_banner", *args] if program == "ffmpeg" else [binary(program), *args]
-    proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+def run(args: Sequence[str], what: str) -> subprocess.CompletedProcess:
+    """Run ffmpeg quietly; raise VideodescError with ffmpeg's last error line on failure."""
+    proc = subprocess.run([binary("ffmpeg"), "-nostdin", "-hide_banner", *args], capture_output=True)
     if proc.returncode != 0:
         raise VideodescError(f"{what} failed: {last_line(proc.stderr)}")
     return proc

@@ -124,7 +124,9 @@ def scan(path: Path, media: Media, options: ShotOptions,
                 timecode = FrameTimecode(Timecode(frame.pts, frame.time_base), fps=fps)
                 for cut in detector.process_frame(timecode, small):
                     result.cuts.append(cut.seconds - media.start_time)
-                score = detector._frame_score or 0.0  # the change score of this very frame
+                # The detector keeps this frame's change score only privately (scenedetect 0.7.2,
+                # pinned); computing it again would double the cost of the pass.
+                score = detector._frame_score or 0.0
                 grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                 quality, sharpness = _frame_quality(grey, score, options.threshold)
                 if bucket is None or score >= options.threshold or time - bucket.start >= options.bucket_seconds:

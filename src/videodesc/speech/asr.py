@@ -10,7 +10,6 @@ import numpy as np
 
 from videodesc.errors import ModelError
 from videodesc.records import Utterance, Word
-from videodesc.speech.audio import SAMPLE_RATE
 
 
 @dataclass
@@ -66,7 +65,3 @@ def transcribe(samples: np.ndarray, model_dir: Path, settings: AsrSettings,
         if on_progress is not None:
             on_progress(segment.end)
     return Transcript(utterances, info.language, round(info.language_probability, 3))
-
-
-def audio_seconds(samples: np.ndarray) -> float:
-    return samples.size / SAMPLE_RATE
