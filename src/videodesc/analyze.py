@@ -132,7 +132,7 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
         "shots", shots_key, compute_shots, total=media.duration, valid=lambda _: keyframe_store.is_dir())]
 
     warnings: list[str] = []
-    speech: list[Span] = []
+    vad_regions: list[Span] = []
     utterances: list[Utterance] = subtitle_utterances or []
     language = options.language
     if not media.has_audio:
@@ -150,7 +150,7 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
         samples = load_wav(audio_path)
 
         vad_key = stage_key("vad", STAGE_VERSIONS["vad"], audio_key, options.vad.as_key())
-        speech = [from_dict(Span, s) for s in stages.json(
+        vad_regions = [from_dict(Span, s) for s in stages.json(
             "vad", vad_key, lambda _: to_dict(speech_regions(samples, options.vad)))]
         provenance["vad"] = f"silero VAD (faster-whisper {faster_whisper.__version__})"
 
@@ -178,7 +178,7 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
 
     if language is None and utterances:
         language = _language_of_text(" ".join(u.text for u in utterances))
-    speech = speech_spans(utterances, speech)
+    speech = speech_spans(utterances, vad_regions)
     slots = find_slots(speech, media.duration, shots, options.slots)
     timeline = Timeline(media=media, language=language, shots=shots, utterances=utterances,
                         speech_regions=speech, slots=slots, references=references,

@@ -144,7 +144,7 @@ def scan(path: Path, media: Media, options: ShotOptions,
             result.cuts.append(cut.seconds - media.start_time)
     if last_time < 0:
         raise InputError(f"{path}: no decodable video frames")
-    result.end = min(media.duration, last_time + last_duration) if media.duration else last_time + last_duration
+    result.end = min(media.duration, last_time + last_duration)
     result.cuts = sorted(c for c in set(result.cuts) if 0 < c < result.end)
     return result
 
