@@ -4,6 +4,8 @@ Usage: python scripts/fetch_samples.py DEST
 
 - pyannote.audio 4.0.7 wheel: `sample.wav` + `sample.rttm` (two speakers, reference speech turns).
 - moviepy 2.2.1 sdist: `bbb.mp4` (Big Buck Bunny, 10 min, 720p, CC-BY, from its docs zip).
+- scikit-image 0.26.0 wheel: real photos `astronaut.png`, `coffee.png`, `chelsea.png`, `camera.png`.
+- yolov5 7.0.14 wheel: `bus.jpg`, `zidane.jpg`.
 
 Only these files are kept; the downloaded archives are deleted. Re-running is a no-op once
 `DEST/.done` exists.
@@ -20,6 +22,10 @@ from pathlib import Path
 
 PYANNOTE = "pyannote.audio==4.0.7"
 MOVIEPY = "moviepy==2.2.1"
+PHOTOS = {
+    "scikit-image==0.26.0": [f"skimage/data/{n}.png" for n in ("astronaut", "coffee", "chelsea", "camera")],
+    "yolov5==7.0.14": ["yolov5/data/images/bus.jpg", "yolov5/data/images/zidane.jpg"],
+}
 MOVIEPY_ZIP = "docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip"
 
 
@@ -38,6 +44,12 @@ def main(dest: Path) -> None:
         with zipfile.ZipFile(wheel) as zf:
             for name in ("sample.wav", "sample.rttm"):
                 (dest / name).write_bytes(zf.read(f"pyannote/audio/sample/{name}"))
+
+        for spec, members in PHOTOS.items():
+            wheel = pip_download(spec, Path(tmp) / spec.split("==")[0], sdist=False)
+            with zipfile.ZipFile(wheel) as zf:
+                for member in members:
+                    (dest / Path(member).name).write_bytes(zf.read(member))
 
         sdist = pip_download(MOVIEPY, Path(tmp) / "moviepy", sdist=True)
         with tarfile.open(sdist) as tf:

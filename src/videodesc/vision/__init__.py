@@ -1,0 +1,1 @@
+"""Seeing the picture: faces and characters (more detectors follow: text, objects, tags)."""

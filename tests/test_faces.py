@@ -1,0 +1,72 @@
+"""Faces and characters on real photos (scikit-image's astronaut and coffee, yolov5's zidane and bus)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from videodesc.vision.characters import group_faces
+from videodesc.vision.faces import FaceDetector
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def read(samples, name: str) -> np.ndarray:
+    image = cv2.imread(str(samples / name))
+    assert image is not None, name
+    return image
+
+
+def test_one_face_in_the_astronaut_photo_and_none_in_the_coffee_photo(samples, detector):
+    faces = detector.detect(read(samples, "astronaut.png"))
+    assert len(faces) == 1  # the suit's patches score as faces only below the floor
+    x, y, w, h = faces[0].box
+    # Eileen Collins' face sits in the upper middle of the 512x512 photo.
+    assert 150 < x + w / 2 < 260 and 60 < y + h / 2 < 160 and 60 < w < 140
+    assert faces[0].embedding.shape == (128,)
+    assert detector.detect(read(samples, "coffee.png")) == []
+    assert detector.detect(read(samples, "chelsea.png")) == []  # a cat is not a face
+
+
+def variants(image: np.ndarray) -> list[np.ndarray]:
+    """The same photo flipped, darkened, shrunk and JPEG-compressed, as a person appears across shots."""
+    jpeg = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 25])[1], cv2.IMREAD_COLOR)
+    return [image, cv2.flip(image, 1), (image * 0.45).astype(np.uint8),
+            cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA), jpeg]
+
+
+def test_one_person_across_altered_copies_forms_one_character_and_others_their_own(samples, detector):
+    appearances = []  # (who, embedding) in order of appearance
+    for image in variants(read(samples, "astronaut.png")):
+        faces = detector.detect(image)
+        assert len(faces) == 1
+        appearances.append(("astronaut", faces[0].embedding))
+    for name in ("zidane.jpg", "bus.jpg"):
+        faces = detector.detect(read(samples, name))
+        assert faces, name
+        appearances.append((name, faces[0].embedding))
+    # The astronaut appears again after the others: still character 1.
+    appearances.append(("astronaut", detector.detect(cv2.flip(read(samples, "astronaut.png"), 1))[0].embedding))
+
+    labels = group_faces([e for _, e in appearances])
+    assert labels == [1, 1, 1, 1, 1, 2, 3, 1]
+
+
+def test_grouping_numbers_characters_by_first_appearance():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=128), rng.normal(size=128)
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)  # unit vectors ~1.4 apart
+    near = lambda v: (v + rng.normal(scale=0.01, size=128)).astype(np.float32)
+    assert group_faces([near(b), near(a), near(b), near(a)]) == [1, 2, 1, 2]
+    assert group_faces([]) == []
+
+
+def test_bad_images_are_refused_with_a_clear_error(detector):
+    with pytest.raises(ValueError, match="BGR colour image"):
+        detector.detect(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(ValueError, match="BGR colour image"):
+        detector.detect(np.zeros((64, 64), np.uint8))
