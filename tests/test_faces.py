@@ -70,3 +70,20 @@ def test_bad_images_are_refused_with_a_clear_error(detector):
         detector.detect(np.zeros((0, 0, 3), np.uint8))
     with pytest.raises(ValueError, match="BGR colour image"):
         detector.detect(np.zeros((64, 64), np.uint8))
+
+
+def test_the_astronaut_smiles_and_the_expression_has_a_confidence(samples, detector):
+    from videodesc.vision.emotion import LABELS, ExpressionReader
+
+    reader = ExpressionReader()
+    image = read(samples, "astronaut.png")
+    expression = reader.read(image, detector.detect(image)[0].box)
+    assert expression.label == "happy" and expression.confidence > 0.9
+    # The same face upside down is no longer read as a confident smile.
+    flipped = cv2.flip(image, 0)
+    x, y, w, h = detector.detect(image)[0].box
+    upside_down = reader.read(flipped, (x, image.shape[0] - y - h, w, h))
+    assert upside_down.label in LABELS
+    assert not (upside_down.label == "happy" and upside_down.confidence > 0.9)
+    with pytest.raises(ValueError, match="outside the image"):
+        reader.read(image, (600, 600, 10, 10))
