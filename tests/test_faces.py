@@ -87,3 +87,20 @@ def test_the_astronaut_smiles_and_the_expression_has_a_confidence(samples, detec
     assert not (upside_down.label == "happy" and upside_down.confidence > 0.9)
     with pytest.raises(ValueError, match="outside the image"):
         reader.read(image, (600, 600, 10, 10))
+
+
+def test_apparent_gender_and_age_of_known_faces(samples, detector):
+    from videodesc.vision.age_gender import AgeGenderEstimator
+
+    estimator = AgeGenderEstimator()
+    astronaut = read(samples, "astronaut.png")  # Eileen Collins, in her late 30s in this photo
+    face = detector.detect(astronaut)[0]
+    estimate = estimator.estimate(astronaut, face.box, face.landmarks)
+    assert estimate.gender == "female" and estimate.gender_confidence > 0.7
+    assert 20 <= estimate.age <= 55 and 0 < estimate.age_confidence <= 1
+    zidane = read(samples, "zidane.jpg")
+    face = detector.detect(zidane)[0]
+    estimate = estimator.estimate(zidane, face.box, face.landmarks)
+    assert estimate.gender == "male" and estimate.gender_confidence > 0.9
+    with pytest.raises(ValueError, match="5 face landmarks"):
+        estimator.estimate(zidane, face.box, [])

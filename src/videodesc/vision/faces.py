@@ -39,6 +39,7 @@ class DetectedFace:
     box: tuple[int, int, int, int]  # x, y, width, height in pixels of the analysed image
     score: float
     embedding: np.ndarray = field(repr=False)
+    landmarks: list[tuple[int, int]] = field(default_factory=list)  # 5 points: eye corners, nose
 
 
 def _model_folder() -> Path:
@@ -77,6 +78,8 @@ class FaceDetector:
             shape = self._landmarks(rgb, rect)
             embedding = np.asarray(self._encoder.compute_face_descriptor(rgb, shape), dtype=np.float32)
             x, y = max(0, rect.left()), max(0, rect.top())
-            faces.append(DetectedFace((x, y, int(rect.width()), int(rect.height())), round(float(score), 3), embedding))
+            points = [(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)]
+            faces.append(DetectedFace((x, y, int(rect.width()), int(rect.height())), round(float(score), 3),
+                                      embedding, points))
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces
