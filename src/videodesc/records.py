@@ -132,6 +132,51 @@ class Timeline:
     schema_version: int = SCHEMA_VERSION
 
 
+@dataclass
+class Face:
+    """One face on one keyframe, with what the models read from it and how sure they were."""
+
+    keyframe: str  # path of the keyframe, relative to the output folder
+    box: list[int]  # x, y, width, height in pixels of the keyframe
+    score: float  # detector score
+    character: str  # Character.id
+    expression: str | None = None
+    expression_confidence: float | None = None
+    age: int | None = None
+    age_confidence: float | None = None
+    gender: str | None = None
+    gender_confidence: float | None = None
+
+
+@dataclass
+class Character:
+    """A person seen across the video: faces grouped by embedding, numbered by first appearance."""
+
+    id: str  # "person-1", ...
+    label: dict[str, str]  # what to call them until named: {"ko": "인물 1", "en": "Person 1"}
+    appearances: int  # faces seen
+    first_seen: float  # seconds
+    crop: str  # a representative face, relative to the output folder
+    name: str | None = None
+
+
+@dataclass
+class ShotFacts:
+    shot: int
+    faces: list[Face] = field(default_factory=list)
+
+
+@dataclass
+class Facts:
+    """What the vision stage saw, per analysed shot."""
+
+    characters: list[Character]
+    shots: list[ShotFacts]
+    analysed: str  # which shots were looked at: "slots" (near a slot) or "all"
+    provenance: dict[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+
 class SchemaError(ValueError):
     """A JSON document does not match the record it should hold."""
 
@@ -209,10 +254,19 @@ def dumps(record: Any) -> str:
     return json.dumps(to_dict(record), ensure_ascii=False, indent=1)
 
 
-def load_timeline(text: str) -> Timeline:
-    """Parse a `timeline.json` document, refusing other schema versions."""
+def _load_versioned(cls: type, text: str, what: str) -> Any:
     data = json.loads(text)
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version != SCHEMA_VERSION:
-        raise SchemaError(f"timeline schema version {version!r}, this videodesc reads {SCHEMA_VERSION}")
-    return from_dict(Timeline, data)
+        raise SchemaError(f"{what} schema version {version!r}, this videodesc reads {SCHEMA_VERSION}")
+    return from_dict(cls, data)
+
+
+def load_timeline(text: str) -> Timeline:
+    """Parse a `timeline.json` document, refusing other schema versions."""
+    return _load_versioned(Timeline, text, "timeline")
+
+
+def load_facts(text: str) -> Facts:
+    """Parse a `facts.json` document, refusing other schema versions."""
+    return _load_versioned(Facts, text, "facts")

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="silence kept before speech after a slot ends (default 0.1 s)")
     a.add_argument("--min-shot", type=_seconds, default=0.6, metavar="S",
                    help="shortest shot; faster changes count as flashes (default 0.6 s)")
+    a.add_argument("--vision", choices=["slots", "all", "off"], default="slots",
+                   help="which shots to look at for faces and characters: those near a slot (default), "
+                        "all, or none")
     _add_common(a)
     a.set_defaults(run=_run_analyze)
     return parser
@@ -74,6 +77,7 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import AnalyzeOptions, analyze
     from videodesc.shots.detect import ShotOptions
     from videodesc.slots import SlotSettings
+    from videodesc.vision.see import VisionSettings
 
     options = AnalyzeOptions(
         language=None if args.lang == "auto" else args.lang,
@@ -82,6 +86,7 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
         shots=ShotOptions(min_shot_length=args.min_shot),
         slots=SlotSettings(pad_after_speech=args.pad_after, pad_before_speech=args.pad_before,
                            min_length=args.min_slot),
+        vision=VisionSettings(scope=args.vision),
         force=args.force,
     )
     timeline = analyze(args.video, args.output, options, reporter)

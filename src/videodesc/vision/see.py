@@ -1,0 +1,106 @@
+"""The vision stage of `analyze`: per keyframe the faces, and across the video the characters.
+
+To keep the cost down, only shots that a description could be about are looked at by default:
+those a slot overlaps and their neighbours (the shot just before a gap is often what the
+describer talks about). `scope="all"` looks at every shot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from videodesc.records import Character, Face, Facts, Shot, ShotFacts, Timeline
+from videodesc.vision.age_gender import AgeGenderEstimator
+from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces
+from videodesc.vision.emotion import ExpressionReader
+from videodesc.vision.faces import FaceDetector, FaceSettings
+
+SCOPES = ("slots", "all", "off")
+CHARACTER_DIR = "characters"
+
+
+@dataclass
+class VisionSettings:
+    scope: str = "slots"
+    faces: FaceSettings = field(default_factory=FaceSettings)
+    same_person_distance: float = SAME_PERSON_DISTANCE
+
+    def as_key(self) -> dict:
+        return {"scope": self.scope, "faces": self.faces.as_key(), "same_person": self.same_person_distance}
+
+
+def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
+    if scope == "all":
+        return list(timeline.shots)
+    wanted = {i + d for slot in timeline.slots for i in slot.shots for d in (-1, 0, 1)}
+    return [shot for shot in timeline.shots if shot.index in wanted]
+
+
+def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: VisionSettings,
+        on_progress: Callable[[float], None] | None = None, warn: Callable[[str], None] = lambda _: None) -> Facts:
+    """Look at the keyframes of the chosen shots.
+
+    Args:
+        timeline: the time line, whose Keyframe paths are relative to `keyframe_root`.
+        keyframe_root: where the keyframe images are now.
+        crop_root: the folder in which `characters/person-N.jpg` crops are written.
+        settings: scope and thresholds.
+        on_progress: called with the number of keyframes done.
+        warn: called with a message for each keyframe that cannot be read.
+    """
+    detector = FaceDetector(settings.faces)
+    expressions = ExpressionReader()
+    ages = AgeGenderEstimator()
+    shots = shots_to_analyse(timeline, settings.scope)
+    facts = [ShotFacts(shot.index) for shot in shots]
+    found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
+    done = 0
+    for shot, shot_facts in zip(shots, facts):
+        for keyframe in shot.keyframes:
+            image = cv2.imread(str(keyframe_root / keyframe.path))
+            done += 1
+            if image is None or image.size == 0:
+                warn(f"keyframe {keyframe.path} cannot be read: shot {shot.index} is described without faces")
+                continue
+            for detected in detector.detect(image):
+                expression = expressions.read(image, detected.box)
+                age_gender = ages.estimate(image, detected.box, detected.landmarks)
+                face = Face(keyframe=keyframe.path, box=list(detected.box), score=detected.score, character="",
+                            expression=expression.label, expression_confidence=expression.confidence,
+                            age=age_gender.age, age_confidence=age_gender.age_confidence,
+                            gender=age_gender.gender, gender_confidence=age_gender.gender_confidence)
+                shot_facts.faces.append(face)
+                found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
+            if on_progress is not None:
+                on_progress(done)
+
+    found.sort(key=lambda item: item[0])
+    numbers = group_faces([embedding for _, _, embedding, _ in found], settings.same_person_distance)
+    characters: dict[int, Character] = {}
+    best_crop: dict[int, tuple[float, np.ndarray]] = {}
+    for (time, face, _, crop), number in zip(found, numbers):
+        face.character = f"person-{number}"
+        if number not in characters:
+            characters[number] = Character(id=face.character, label={"ko": f"인물 {number}", "en": f"Person {number}"},
+                                           appearances=0, first_seen=time, crop=f"{CHARACTER_DIR}/{face.character}.jpg")
+        characters[number].appearances += 1
+        quality = face.score * face.box[2]  # a big, clear face represents the person best
+        if number not in best_crop or quality > best_crop[number][0]:
+            best_crop[number] = (quality, crop)
+    if characters:
+        (crop_root / CHARACTER_DIR).mkdir(parents=True, exist_ok=True)
+    for number, (_, crop) in best_crop.items():
+        cv2.imwrite(str(crop_root / characters[number].crop), crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return Facts(characters=[characters[n] for n in sorted(characters)], shots=facts, analysed=settings.scope)
+
+
+def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The face with a quarter of its size around it, so that hair and chin are in the picture."""
+    x, y, w, h = box
+    pad_x, pad_y = w // 4, h // 4
+    return image[max(0, y - pad_y):y + h + pad_y, max(0, x - pad_x):x + w + pad_x].copy()

@@ -1,0 +1,89 @@
+"""The vision stage inside `analyze`: facts.json, characters across shots, scope, bad keyframes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ffmpeg
+from videodesc.records import Keyframe, Shot, load_facts, load_timeline
+from videodesc.vision.see import VisionSettings, see
+
+
+@pytest.fixture(scope="module")
+def photo_video(samples, tmp_path_factory):
+    """Three 3-second shots: the astronaut, a cup of coffee, the astronaut mirrored. No sound."""
+    folder = tmp_path_factory.mktemp("photos")
+    target = folder / "photos.mp4"
+    ffmpeg("-loop", "1", "-t", "3", "-i", str(samples / "astronaut.png"),
+           "-loop", "1", "-t", "3", "-i", str(samples / "coffee.png"),
+           "-loop", "1", "-t", "3", "-i", str(samples / "astronaut.png"),
+           "-filter_complex",
+           "[0:v]scale=512:512,setsar=1,fps=25[a];[1:v]scale=512:512,setsar=1,fps=25[b];"
+           "[2:v]scale=512:512,setsar=1,fps=25,hflip[c];[a][b][c]concat=n=3:v=1:a=0[v]",
+           "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(target))
+    return target
+
+
+def analyze(video, out, *extra):
+    return subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--json", *extra],
+                          capture_output=True, text=True)
+
+
+def test_the_same_face_in_two_shots_is_one_character(photo_video, tmp_path):
+    out = tmp_path / "out"
+    proc = analyze(photo_video, out)
+    assert proc.returncode == 0, proc.stderr
+    timeline = load_timeline((out / "timeline.json").read_text())
+    assert len(timeline.shots) == 3
+    facts = load_facts((out / "facts.json").read_text())
+    faces = {shot.shot: shot.faces for shot in facts.shots}
+    assert faces[1] == []  # the coffee
+    assert faces[0] and faces[2]
+    assert {f.character for f in faces[0] + faces[2]} == {"person-1"}
+    assert [c.id for c in facts.characters] == ["person-1"]
+    person = facts.characters[0]
+    assert person.label == {"ko": "인물 1", "en": "Person 1"}
+    assert person.appearances == len(faces[0]) + len(faces[2])
+    assert person.first_seen < 3.0 and (out / person.crop).is_file()
+    assert faces[0][0].expression == "happy" and faces[0][0].gender == "female"
+    assert "faces" in facts.provenance
+
+    again = analyze(photo_video, out)
+    assert '"stage": "vision", "event": "cached"' in again.stderr
+
+
+def test_vision_off_writes_no_facts(photo_video, tmp_path):
+    out = tmp_path / "out"
+    assert analyze(photo_video, out, "--vision", "all").returncode == 0
+    assert (out / "facts.json").exists()
+    assert analyze(photo_video, out, "--vision", "off").returncode == 0
+    assert not (out / "facts.json").exists()
+
+
+def test_an_unreadable_keyframe_is_reported_and_skipped(photo_video, samples, tmp_path):
+    out = tmp_path / "out"
+    assert analyze(photo_video, out, "--vision", "off").returncode == 0
+    timeline = load_timeline((out / "timeline.json").read_text())
+    (out / "keyframes" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    timeline.shots.append(Shot(3, 9.0, 10.0, [Keyframe(9.5, "keyframes/broken.jpg", 0.0)]))
+    timeline.slots[0].shots.append(3)
+    warnings = []
+    facts = see(timeline, out, tmp_path / "crops", VisionSettings(scope="all"), warn=warnings.append)
+    assert len(warnings) == 1 and "broken.jpg" in warnings[0]
+    assert [c.id for c in facts.characters] == ["person-1"]
+    assert next(s for s in facts.shots if s.shot == 3).faces == []
+
+
+def test_default_scope_looks_only_at_shots_a_slot_touches_and_their_neighbours():
+    from videodesc.records import Slot
+    from videodesc.vision.see import shots_to_analyse
+    from test_records import sample_timeline
+
+    timeline = sample_timeline()
+    timeline.shots = [Shot(i, i * 5.0, i * 5.0 + 5) for i in range(8)]
+    timeline.slots = [Slot(11.0, 13.0, [2]), Slot(36.0, 38.0, [7])]
+    assert [s.index for s in shots_to_analyse(timeline, "slots")] == [1, 2, 3, 6, 7]
+    assert len(shots_to_analyse(timeline, "all")) == 8
