@@ -87,3 +87,48 @@ def test_default_scope_looks_only_at_shots_a_slot_touches_and_their_neighbours()
     timeline.slots = [Slot(11.0, 13.0, [2]), Slot(36.0, 38.0, [7])]
     assert [s.index for s in shots_to_analyse(timeline, "slots")] == [1, 2, 3, 6, 7]
     assert len(shots_to_analyse(timeline, "all")) == 8
+
+
+def test_a_cast_file_names_the_matching_character_only(photo_video, samples, tmp_path):
+    import cv2
+
+    photos = tmp_path / "cast"
+    photos.mkdir()
+    # A reference photo that is not a frame of the video: darker, smaller, re-compressed.
+    astronaut = cv2.imread(str(samples / "astronaut.png"))
+    cv2.imwrite(str(photos / "eileen.jpg"), cv2.resize((astronaut * 0.6).astype("uint8"), (300, 300)),
+                [cv2.IMWRITE_JPEG_QUALITY, 60])
+    (photos / "zidane.jpg").write_bytes((samples / "zidane.jpg").read_bytes())
+    cast = tmp_path / "cast.toml"
+    cast.write_text('[[character]]\nname = "지단"\nphotos = ["cast/zidane.jpg"]\n\n'
+                    '[[character]]\nname = "Eileen"\nphotos = ["cast/eileen.jpg"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    proc = analyze(photo_video, out, "--cast", str(cast))
+    assert proc.returncode == 0, proc.stderr
+    facts = load_facts((out / "facts.json").read_text())
+    assert [(c.id, c.name) for c in facts.characters] == [("person-1", "Eileen")]
+
+    as_json = tmp_path / "cast.json"
+    as_json.write_text('{"characters": [{"name": "Zidane", "photos": ["cast/zidane.jpg"]}]}')
+    assert analyze(photo_video, out, "--cast", str(as_json)).returncode == 0
+    facts = load_facts((out / "facts.json").read_text())
+    assert [(c.id, c.name) for c in facts.characters] == [("person-1", None)]
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[character]]\nname = "A"\nphotos = ["nowhere.jpg"]\n', "photo nowhere.jpg of A not found"),
+    ('[[character]]\nname = "A"\nphotos = ["coffee.png"]\n', "photo coffee.png of A shows no face"),
+    ('[[character]]\nphotos = ["coffee.png"]\n', "needs a name and at least one photo"),
+    ('[[character]\nname = "A"\n', "not valid TOML"),
+])
+def test_a_broken_cast_file_is_named_and_nothing_is_written(photo_video, samples, tmp_path, body, message):
+    (tmp_path / "coffee.png").write_bytes((samples / "coffee.png").read_bytes())
+    cast = tmp_path / "cast.toml"
+    cast.write_text(body)
+    out = tmp_path / "out"
+    proc = analyze(photo_video, out, "--cast", str(cast))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("videodesc: error:") and message in lines[-1] and "cast.toml" in lines[-1]
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

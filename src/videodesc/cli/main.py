@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--vision", choices=["slots", "all", "off"], default="slots",
                    help="which shots to look at for faces and characters: those near a slot (default), "
                         "all, or none")
+    a.add_argument("--cast", type=Path, metavar="FILE",
+                   help="TOML or JSON file with a name and reference photos per character, to name "
+                        "the characters found (unmatched ones stay 'Person N')")
     _add_common(a)
     a.set_defaults(run=_run_analyze)
     return parser
@@ -87,6 +90,7 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
         slots=SlotSettings(pad_after_speech=args.pad_after, pad_before_speech=args.pad_before,
                            min_length=args.min_slot),
         vision=VisionSettings(scope=args.vision),
+        cast=args.cast,
         force=args.force,
     )
     timeline = analyze(args.video, args.output, options, reporter)

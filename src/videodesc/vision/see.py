@@ -7,6 +7,7 @@ describer talks about). `scope="all"` looks at every shot.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from videodesc.vision.faces import FaceDetector, FaceSettings
 
 SCOPES = ("slots", "all", "off")
 CHARACTER_DIR = "characters"
+CENTROIDS = "centroids.json"  # mean face embedding per character, for naming from a cast file
 
 
 @dataclass
@@ -48,7 +50,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     Args:
         timeline: the time line, whose Keyframe paths are relative to `keyframe_root`.
         keyframe_root: where the keyframe images are now.
-        crop_root: the folder in which `characters/person-N.jpg` crops are written.
+        crop_root: the folder in which `characters/person-N.jpg` crops and `centroids.json`
+            (each character's mean embedding) are written.
         settings: scope and thresholds.
         on_progress: called with the number of keyframes done.
         warn: called with a message for each keyframe that cannot be read.
@@ -83,7 +86,9 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     numbers = group_faces([embedding for _, _, embedding, _ in found], settings.same_person_distance)
     characters: dict[int, Character] = {}
     best_crop: dict[int, tuple[float, np.ndarray]] = {}
-    for (time, face, _, crop), number in zip(found, numbers):
+    members: dict[int, list[np.ndarray]] = {}
+    for (time, face, embedding, crop), number in zip(found, numbers):
+        members.setdefault(number, []).append(embedding)
         face.character = f"person-{number}"
         if number not in characters:
             characters[number] = Character(id=face.character, label={"ko": f"인물 {number}", "en": f"Person {number}"},
@@ -96,6 +101,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
         (crop_root / CHARACTER_DIR).mkdir(parents=True, exist_ok=True)
     for number, (_, crop) in best_crop.items():
         cv2.imwrite(str(crop_root / characters[number].crop), crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    centroids = {characters[n].id: np.mean(members[n], axis=0).round(5).tolist() for n in characters}
+    (crop_root / CENTROIDS).write_text(json.dumps(centroids))
     return Facts(characters=[characters[n] for n in sorted(characters)], shots=facts, analysed=settings.scope)
 
 
