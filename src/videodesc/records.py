@@ -161,9 +161,20 @@ class Character:
 
 
 @dataclass
+class ObjectHint:
+    """An object a detector saw on a keyframe: a hint, to be trusted only by its confidence."""
+
+    keyframe: str
+    label: str  # COCO class name, e.g. "person", "cup"
+    confidence: float
+    box: list[int]  # x, y, width, height
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
+    objects: list[ObjectHint] = field(default_factory=list)
 
 
 @dataclass

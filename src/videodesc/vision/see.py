@@ -1,4 +1,4 @@
-"""The vision stage of `analyze`: per keyframe the faces, and across the video the characters.
+"""The vision stage of `analyze`: per keyframe faces and objects, across the video the characters.
 
 To keep the cost down, only shots that a description could be about are looked at by default:
 those a slot overlaps and their neighbours (the shot just before a gap is often what the
@@ -15,11 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import Character, Face, Facts, Shot, ShotFacts, Timeline
+from videodesc.records import Character, Face, Facts, ObjectHint, Shot, ShotFacts, Timeline
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.faces import FaceDetector, FaceSettings
+from videodesc.vision.objects import ObjectDetector, ObjectSettings
 
 SCOPES = ("slots", "all", "off")
 CHARACTER_DIR = "characters"
@@ -30,10 +31,12 @@ CENTROIDS = "centroids.json"  # mean face embedding per character, for naming fr
 class VisionSettings:
     scope: str = "slots"
     faces: FaceSettings = field(default_factory=FaceSettings)
+    objects: ObjectSettings = field(default_factory=ObjectSettings)
     same_person_distance: float = SAME_PERSON_DISTANCE
 
     def as_key(self) -> dict:
-        return {"scope": self.scope, "faces": self.faces.as_key(), "same_person": self.same_person_distance}
+        return {"scope": self.scope, "faces": self.faces.as_key(), "objects": self.objects.as_key(),
+                "same_person": self.same_person_distance}
 
 
 def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
@@ -59,6 +62,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     detector = FaceDetector(settings.faces)
     expressions = ExpressionReader()
     ages = AgeGenderEstimator()
+    objects = ObjectDetector(settings.objects)
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
@@ -79,6 +83,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                             gender=age_gender.gender, gender_confidence=age_gender.gender_confidence)
                 shot_facts.faces.append(face)
                 found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
+            shot_facts.objects.extend(ObjectHint(keyframe.path, o.label, o.confidence, list(o.box))
+                                      for o in objects.detect(image))
             if on_progress is not None:
                 on_progress(done)
 

@@ -1,4 +1,4 @@
-"""Faces and characters on real photos (scikit-image's astronaut and coffee, yolov5's zidane and bus)."""
+"""Vision models on real photos: faces, expression, age and gender, characters, objects (scikit-image and yolov5 photos)."""
 
 from __future__ import annotations
 
@@ -104,3 +104,20 @@ def test_apparent_gender_and_age_of_known_faces(samples, detector):
     assert estimate.gender == "male" and estimate.gender_confidence > 0.9
     with pytest.raises(ValueError, match="5 face landmarks"):
         estimator.estimate(zidane, face.box, [])
+
+
+def test_objects_people_and_a_bus_in_bus_jpg_and_nothing_in_the_cat_photo(samples):
+    from videodesc.vision.objects import ObjectDetector
+
+    detector = ObjectDetector()
+    bus = read(samples, "bus.jpg")
+    found = detector.detect(bus)
+    people = [o for o in found if o.label == "person"]
+    assert len(people) >= 3 and people[0].confidence > 0.9
+    assert any(o.label == "bus" for o in found)
+    for o in found:  # boxes stay inside the picture
+        x, y, w, h = o.box
+        assert 0 <= x and 0 <= y and x + w <= bus.shape[1] and y + h <= bus.shape[0] and w > 0 and h > 0
+    # Two people in zidane.jpg, found only because the wide frame is letterboxed, not squeezed.
+    assert sum(o.label == "person" for o in detector.detect(read(samples, "zidane.jpg"))) == 2
+    assert detector.detect(read(samples, "chelsea.png")) == []
