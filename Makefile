@@ -43,6 +43,7 @@ test: setup samples
 
 bench: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/analyze.py
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/vision.py
 
 clean:
 	rm -rf $(VENV) .cache $(DEMO_OUT)
