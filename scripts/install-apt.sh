@@ -5,6 +5,7 @@ packages=(
   ffmpeg                 # probe, decode, extract audio, scdet, loudness
   espeak-ng              # Korean (and fallback) speech synthesis; test speech
   tesseract-ocr-kor      # Korean OCR model
+  tesseract-ocr-eng      # English OCR model (read together with Korean)
   fonts-nanum            # Korean fonts for test images and reports
   openboard-common       # the demo video (wannaworktogether.mp4)
   pocketsphinx-testdata  # LibriVox clips with transcripts: ASR accuracy test

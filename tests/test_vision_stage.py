@@ -145,3 +145,19 @@ def test_objects_are_reported_per_shot_with_confidence(samples, tmp_path):
     labels = [o.label for o in shot.objects]
     assert labels.count("person") >= 3
     assert all(0.3 <= o.confidence <= 1 and o.keyframe.startswith("keyframes/") for o in shot.objects)
+
+
+def test_a_sign_in_a_shot_is_scene_text_in_the_facts(samples, tmp_path):
+    from test_text import render
+
+    import cv2
+
+    frame = tmp_path / "sign.png"
+    cv2.imwrite(str(frame), render(samples / "coffee.png", [("서울역 3번 출구", (120, 90), 56, True)]))
+    video = tmp_path / "sign.mp4"
+    ffmpeg("-loop", "1", "-t", "2", "-i", str(frame), "-vf", "fps=25", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(video))
+    out = tmp_path / "out"
+    assert analyze(video, out).returncode == 0
+    (shot,) = load_facts((out / "facts.json").read_text()).shots
+    assert [(line.text, line.kind) for line in shot.text] == [("서울역 3번 출구", "scene")]  # merged across keyframes

@@ -171,10 +171,23 @@ class ObjectHint:
 
 
 @dataclass
+class TextLine:
+    """Text read on screen in a shot (repeats on several keyframes merged into one)."""
+
+    keyframe: str  # the first keyframe it was read on
+    text: str
+    confidence: float  # 0-1
+    box: list[int]  # x, y, width, height
+    kind: Literal["subtitle", "scene"]  # a burned-in subtitle repeating the dialogue, or a sign, card, document
+    engine: str
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
     objects: list[ObjectHint] = field(default_factory=list)
+    text: list[TextLine] = field(default_factory=list)
 
 
 @dataclass

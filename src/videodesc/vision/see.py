@@ -1,4 +1,4 @@
-"""The vision stage of `analyze`: per keyframe faces and objects, across the video the characters.
+"""The vision stage of `analyze`: per keyframe faces, objects and text; across the video the characters.
 
 To keep the cost down, only shots that a description could be about are looked at by default:
 those a slot overlaps and their neighbours (the shot just before a gap is often what the
@@ -15,12 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import Character, Face, Facts, ObjectHint, Shot, ShotFacts, Timeline
+from videodesc.records import Character, Face, Facts, ObjectHint, Shot, ShotFacts, TextLine, Timeline
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
+from videodesc.vision.text import TextReader, is_subtitle
 
 SCOPES = ("slots", "all", "off")
 CHARACTER_DIR = "characters"
@@ -63,11 +64,14 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     expressions = ExpressionReader()
     ages = AgeGenderEstimator()
     objects = ObjectDetector(settings.objects)
+    reader = TextReader()
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
     done = 0
     for shot, shot_facts in zip(shots, facts):
+        dialogue = [u.text for u in timeline.utterances if u.start < shot.end and u.end > shot.start]
+        seen_text: set[str] = set()
         for keyframe in shot.keyframes:
             image = cv2.imread(str(keyframe_root / keyframe.path))
             done += 1
@@ -85,6 +89,13 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
             shot_facts.objects.extend(ObjectHint(keyframe.path, o.label, o.confidence, list(o.box))
                                       for o in objects.detect(image))
+            for line in reader.read(image):
+                if line.text in seen_text:  # a sign stays up across keyframes: one fact
+                    continue
+                seen_text.add(line.text)
+                kind = "subtitle" if is_subtitle(line, image.shape[0], dialogue) else "scene"
+                shot_facts.text.append(TextLine(keyframe.path, line.text, line.confidence, list(line.box),
+                                                kind, line.engine))
             if on_progress is not None:
                 on_progress(done)
 
