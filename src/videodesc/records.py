@@ -183,11 +183,21 @@ class TextLine:
 
 
 @dataclass
+class SceneTag:
+    """A whole-image class (ImageNet) for a keyframe: what the picture as a whole shows, as a hint."""
+
+    keyframe: str
+    label: str  # ImageNet class name, e.g. "espresso", "tabby cat", "suit"
+    confidence: float  # softmax probability
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
     objects: list[ObjectHint] = field(default_factory=list)
     text: list[TextLine] = field(default_factory=list)
+    tags: list[SceneTag] = field(default_factory=list)  # best first, merged over the shot's keyframes
 
 
 @dataclass
