@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from videodesc.output.report import choose_scale, format_time, render_report
-from videodesc.records import (AudioStream, Keyframe, Media, ReferenceDescription, Shot, Slot, Span, Timeline,
-                               Utterance)
+from videodesc.records import (AudioStream, Character, Face, Facts, Keyframe, Media, ObjectHint, ReferenceDescription,
+                               SceneTag, Shot, ShotFacts, Slot, Span, TextLine, Timeline, Utterance)
+from videodesc.shots.detect import keyframe_size
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 KOREAN_LINE = "안녕하세요, <script>alert(1)</script> & 반가워요"
@@ -233,3 +234,149 @@ def test_scale_gets_coarser_as_videos_get_longer():
 ])
 def test_format_time(seconds, decimals, text):
     assert format_time(seconds, decimals) == text
+
+
+# --- What the vision stage saw -------------------------------------------------------------------
+
+SIGN = "<script>alert('sign')</script> 카페 & 바"
+SUBTITLE = "그래, 가자 <i>지금</i>"
+
+
+def sample_facts() -> Facts:
+    """Facts for sample_timeline(): shot 0 and 1 analysed, shot 2 not."""
+    characters = [
+        Character("person-1", {"ko": "인물 1", "en": "Person 1"}, appearances=3, first_seen=4.0,
+                  crop="characters/person-1.jpg", name="김 <철수>"),
+        Character("person-2", {"ko": "인물 2", "en": "Person 2"}, appearances=1, first_seen=16.0,
+                  crop="characters/person-2.jpg"),
+    ]
+    shot0 = ShotFacts(
+        0,
+        faces=[Face("keyframes/shot0000_1.jpg", [320, 180, 128, 72], 0.99, "person-1", "happy", 0.82, 34, 0.61,
+                    "male", 0.9)],
+        objects=[ObjectHint("keyframes/shot0000_1.jpg", "cup", 0.71, [640, 360, 64, 36])],
+        text=[TextLine("keyframes/shot0000_1.jpg", SIGN, 0.88, [100, 50, 300, 40], "scene", "rapidocr"),
+              TextLine("keyframes/shot0000_1.jpg", SUBTITLE, 0.93, [400, 620, 480, 50], "subtitle", "tesseract")],
+        tags=[SceneTag("keyframes/shot0000_1.jpg", "espresso", 0.4)])
+    shot1 = ShotFacts(
+        1,
+        faces=[Face("keyframes/shot0001_2.jpg", [-10, 700, 100, 100], 0.8, "person-2")],
+        objects=[ObjectHint("keyframes/shot0001_1.jpg", "chair", 0.55, [0, 0, 10, 10]),
+                 ObjectHint("keyframes/shot0001_2.jpg", "chair", 0.65, [0, 0, 10, 10])])
+    return Facts(characters=characters, shots=[shot0, shot1], analysed="slots",
+                 provenance={"faces": "dlib <20>"})
+
+
+@pytest.fixture(scope="module")
+def facts_page() -> str:
+    return render_report(sample_timeline(), sample_facts())
+
+
+@pytest.fixture(scope="module")
+def facts_parsed(facts_page) -> PageParser:
+    return parse(facts_page)
+
+
+def boxes_on(parsed: PageParser, src: str) -> list[dict[str, str]]:
+    """The overlay boxes drawn over the thumbnail `src`: the box divs after it, up to the next image."""
+    start = parsed.elements.index(("img", next(a for t, a in parsed.elements if t == "img" and a["src"] == src)))
+    boxes = []
+    for tag, attrs in parsed.elements[start + 1:]:
+        if tag == "img":
+            break
+        if "box" in attrs.get("class", "").split():
+            boxes.append(attrs)
+    return boxes
+
+
+def box_percents(attrs: dict[str, str]) -> tuple[float, ...]:
+    match = re.fullmatch(r"left:([\d.]+)%;top:([\d.]+)%;width:([\d.]+)%;height:([\d.]+)%", attrs["style"])
+    assert match, attrs["style"]
+    return tuple(float(group) for group in match.groups())
+
+
+def test_keyframe_size_is_the_size_keyframes_are_written_at():
+    assert keyframe_size(1920, 1080) == (1280, 720)
+    assert keyframe_size(3840, 1606) == (1280, 536)  # scope: 535.3 rounded to an even height
+    assert keyframe_size(1280, 720) == (1280, 720)
+    assert keyframe_size(640, 361) == (640, 361)  # not resized, so not evened either
+
+
+def test_character_gallery_before_the_shots(facts_page, facts_parsed):
+    figures = facts_parsed.with_class("character")
+    assert [f["id"] for f in figures] == ["character-person-1", "character-person-2"]
+    crops = [a["src"] for t, a in facts_parsed.elements if t == "img" and a["src"].startswith("characters/")]
+    assert crops == ["characters/person-1.jpg", "characters/person-2.jpg"]
+    # Named: the name (escaped) and the automatic label; unnamed: the label.
+    assert "<strong>김 &lt;철수&gt;</strong> <span class=\"label\">(Person 1)</span>" in facts_page
+    assert "<strong>Person 2</strong><br>" in facts_page
+    assert "3 appearances, first seen" in facts_page and "1 appearance, first seen" in facts_page
+    assert "0:00:04.0" in facts_page and "0:00:16.0" in facts_page
+    assert facts_page.index("<h2>Characters</h2>") < facts_page.index("<h2>Shots</h2>")
+
+
+def test_no_vision_sections_without_facts(page, parsed):
+    assert "Characters" not in page and "Not analysed" not in page
+    assert parsed.with_class("box") == [] and parsed.with_class("seen") == []
+
+
+def test_face_box_is_placed_in_percent_of_the_keyframe(facts_parsed):
+    # 1920x1080 video, keyframes written 1280x720: the box is in keyframe pixels.
+    timeline = sample_timeline()
+    timeline.media.width, timeline.media.height = 1920, 1080
+    parsed = parse(render_report(timeline, sample_facts()))
+    faces = [b for b in boxes_on(parsed, "keyframes/shot0000_1.jpg") if "face" in b["class"].split()]
+    assert len(faces) == 1
+    assert box_percents(faces[0]) == pytest.approx((25.0, 25.0, 10.0, 10.0))
+    assert faces[0]["title"] == "김 <철수> · happy"
+    # A box partly outside the picture is clipped to it: x -10..90 and y 700..800 on 1280x720.
+    (clipped,) = boxes_on(parsed, "keyframes/shot0001_2.jpg")[:1]
+    assert "face" in clipped["class"].split() and clipped["title"] == "Person 2"
+    assert box_percents(clipped) == pytest.approx((0.0, 97.22, 7.03, 2.78), abs=0.01)
+    # On a 1280x720 video the keyframes are not scaled: the same box is the same share of them.
+    assert box_percents([b for b in boxes_on(facts_parsed, "keyframes/shot0000_1.jpg")
+                         if "face" in b["class"].split()][0]) == pytest.approx((25.0, 25.0, 10.0, 10.0))
+
+
+def test_boxes_are_drawn_on_their_own_keyframe(facts_parsed):
+    shot0 = boxes_on(facts_parsed, "keyframes/shot0000_1.jpg")
+    kinds = {b["class"]: b for b in shot0}
+    assert set(kinds) == {"box face", "box object", "box text"}  # the subtitle gets no box
+    assert kinds["box object"]["title"] == "cup 71%"
+    assert box_percents(kinds["box object"]) == pytest.approx((50.0, 50.0, 5.0, 5.0))
+    assert kinds["box text"]["title"] == SIGN
+    assert [b["title"] for b in boxes_on(facts_parsed, "keyframes/shot0001_1.jpg")] == ["chair 55%"]
+    assert boxes_on(facts_parsed, "keyframes/shot0002_1.jpg") == []
+
+
+def test_cards_list_what_was_seen_in_their_shot(facts_parsed):
+    cards = facts_parsed.card_text
+    assert f"scene {SIGN} (88%)" in cards["shot-0"]
+    assert f"subtitle {SUBTITLE} (93%)" in cards["shot-0"]
+    assert SIGN not in cards["shot-1"] and SUBTITLE not in cards["shot-1"]
+    assert "김 <철수>: happy (82%), age 34 (61%), male (90%)" in cards["shot-0"]
+    assert "cup (71%)" in cards["shot-0"] and "espresso (40%)" in cards["shot-0"]
+    # Objects merge over keyframes at their best confidence; a face without attributes is just named.
+    assert "chair (65%) ×2" in cards["shot-1"] and "cup" not in cards["shot-1"]
+    assert "0:00:16.0 Person 2" in cards["shot-1"] and "No text." in cards["shot-1"]
+    assert "No scene tags." in cards["shot-1"]
+    face_links = [a["href"] for t, a in facts_parsed.elements if t == "a" and a.get("href", "").startswith("#char")]
+    assert face_links == ["#character-person-1", "#character-person-2"]
+
+
+def test_text_read_on_screen_is_escaped(facts_page):
+    assert "<script" not in facts_page and "<i>" not in facts_page and "<철수>" not in facts_page
+    assert "&lt;script&gt;alert(&#x27;sign&#x27;)&lt;/script&gt; 카페 &amp; 바" in facts_page
+    assert "<th>vision faces</th><td>dlib &lt;20&gt;</td>" in facts_page
+
+
+def test_unanalysed_shots_say_so(facts_parsed):
+    cards = facts_parsed.card_text
+    assert "Not analysed" in cards["shot-2"]
+    assert "Not analysed" not in cards["shot-0"] and "Not analysed" not in cards["shot-1"]
+    assert len(facts_parsed.with_class("seen")) == 2
+
+
+def test_thumbnails_are_bigger_with_boxes_on_them(facts_parsed):
+    thumbs = [a for t, a in facts_parsed.elements if t == "img" and a["src"].startswith("keyframes/")]
+    assert len(thumbs) == 4 and {(a["width"], a["height"]) for a in thumbs} == {("320", "180")}

@@ -254,5 +254,5 @@ def _publish(out: Path, timeline: Timeline, keyframes: Path, facts: Facts | None
         (out / "facts.json").unlink(missing_ok=True)
     write_text_atomic(out / "dialogue.srt", to_srt(timeline.utterances))
     write_text_atomic(out / "dialogue.vtt", to_vtt(timeline.utterances))
-    write_text_atomic(out / "report.html", render_report(timeline))
+    write_text_atomic(out / "report.html", render_report(timeline, facts))
     write_text_atomic(out / "timeline.json", dumps(timeline))

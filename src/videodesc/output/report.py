@@ -3,7 +3,9 @@
 The page is opened from the output folder (often straight from disk, often offline), so it uses
 no scripts and no network resources: the time line is absolutely positioned divs at a fixed
 pixel-per-second scale, and images are the relative keyframe paths next to `report.html`.
-Every piece of text from the input (dialogue, file names, warnings) is escaped.
+What the vision stage saw is drawn over the thumbnails the same way: divs placed in percent of
+the keyframe, so they scale with the thumbnail.
+Every piece of text from the input (dialogue, file names, warnings, text read on screen) is escaped.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from itertools import accumulate
 from pathlib import PurePath
 from typing import Protocol, Sequence
 
-from videodesc.records import Shot, Timeline
+from videodesc.records import (Character, Face, Facts, Keyframe, Media, ObjectHint, SceneTag, Shot, ShotFacts,
+                               TextLine, Timeline)
+from videodesc.shots.detect import keyframe_size
 
 # Candidate time line scales, finest first. The finest one that keeps the time line within
 # _TARGET_WIDTH is used; long videos get the coarsest, at which a 1.2 s slot is still ~5 px wide.
@@ -24,6 +28,7 @@ _TARGET_WIDTH = 4000.0
 _TICK_INTERVALS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 _MIN_TICK_GAP = 70.0
 _THUMB_WIDTH = 160  # px; the card shows several keyframes side by side
+_THUMB_WIDTH_FACTS = 320  # px; with boxes and labels drawn on them, 160 px is too small to read
 
 _CSS = """
 * { box-sizing: border-box; }
@@ -59,6 +64,25 @@ ul.warnings li { color: #9a4a00; }
 .card h3 { margin: 0 0 .4em; font-size: 1em; }
 .thumbs { display: flex; flex-wrap: wrap; gap: 4px; }
 .thumbs img { max-width: 100%; height: auto; background: #ddd; }  /* width: the img attribute */
+.frame { position: relative; display: inline-block; line-height: 0; overflow: hidden; max-width: 100%; }
+.frame img { display: block; }
+.frame .box { position: absolute; border: 2px solid; line-height: 1.2; }
+.frame .box span { position: absolute; left: -2px; top: -2px; padding: 0 2px; font-size: 10px;
+  color: #fff; white-space: nowrap; }
+.box.face { border-color: #e0338a; } .box.face span { background: #e0338a; }
+.box.object { border-color: #1f8fd6; } .box.object span { background: #1f8fd6; }
+.box.text { border-color: #22a34a; } .box.text span { background: #22a34a; }
+.seen { display: grid; grid-template-columns: max-content auto; gap: .1em .8em; margin: .4em 0; }
+.seen dt { color: #666; } .seen dd { margin: 0; }
+.seen ul { margin: 0; padding-left: 1.2em; }
+.kind { font-size: .8em; padding: 0 .3em; border-radius: 3px; color: #fff; }
+.kind.scene { background: #22a34a; } .kind.subtitle { background: #777; }
+.gallery { display: flex; flex-wrap: wrap; gap: .8em; }
+.character { margin: 0; width: 140px; background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: .4em; }
+.character:target { outline: 3px solid #f2b300; }
+.character img { width: 100%; height: auto; background: #ddd; }
+.character figcaption { font-size: .85em; }
+.character .label { color: #666; }
 .card ul { margin: .4em 0; padding-left: 1.2em; }
 .card .none { color: #888; }
 .time { color: #666; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -118,11 +142,11 @@ def _box(cls: str, start: float, end: float, scale: float, title: str, href: str
     return f'<{tag} class="{cls}" style="{style}" title="{escape(title)}"{link}></{tag}>'
 
 
-def _header(timeline: Timeline) -> str:
+def _header(timeline: Timeline, facts: Facts | None) -> str:
     media = timeline.media
     slot_seconds = sum(slot.duration for slot in timeline.slots)
     share = f" ({slot_seconds / media.duration:.0%} of the running time)" if media.duration > 0 else ""
-    facts = [
+    rows = [
         ("Duration", format_time(media.duration, 0)),
         ("Resolution", f"{media.width}×{media.height}"),
         ("Frame rate", f"{media.fps:.3f}".rstrip("0").rstrip(".") + " fps"),
@@ -132,13 +156,19 @@ def _header(timeline: Timeline) -> str:
         ("Slots", f"{len(timeline.slots)}, {slot_seconds:.1f} s{share}"),
     ]
     if timeline.references:
-        facts.append(("Reference descriptions", str(len(timeline.references))))
-    parts = [f"<h1>{escape(PurePath(media.path).name)}</h1>", _table(facts, "facts")]
+        rows.append(("Reference descriptions", str(len(timeline.references))))
+    if facts is not None:
+        rows.append(("Shots analysed", f"{len(facts.shots)} of {len(timeline.shots)} ({facts.analysed})"))
+        rows.append(("Characters", str(len(facts.characters))))
+    parts = [f"<h1>{escape(PurePath(media.path).name)}</h1>", _table(rows, "facts")]
     if timeline.warnings:
         items = "".join(f"<li>{escape(warning)}</li>" for warning in timeline.warnings)
         parts.append(f'<h2>Warnings</h2><ul class="warnings">{items}</ul>')
-    if timeline.provenance:
-        parts.append("<h2>Provenance</h2>" + _table(sorted(timeline.provenance.items()), "facts provenance"))
+    provenance = sorted(timeline.provenance.items())
+    if facts is not None:  # vision keys are prefixed: they share the table with the time line's
+        provenance += sorted((f"vision {key}", value) for key, value in facts.provenance.items())
+    if provenance:
+        parts.append("<h2>Provenance</h2>" + _table(provenance, "facts provenance"))
     return "\n".join(parts)
 
 
@@ -194,19 +224,15 @@ def _shot_anchor(shot: Shot) -> str:
     return f"shot-{shot.index}"
 
 
-def _card(shot: Shot, utterances: list, slots: list, thumb_height: int) -> str:
+def _card(shot: Shot, utterances: list, slots: list, thumbs: str, seen: str) -> str:
     """The contact sheet card of one shot: keyframes, the dialogue spoken and the slots within it."""
-    thumbs = "".join(
-        f'<img src="{escape(kf.path)}" loading="lazy" width="{_THUMB_WIDTH}" height="{thumb_height}" '
-        f'alt="Shot {shot.index} at {format_time(kf.time)}" title="{format_time(kf.time)}">'
-        for kf in shot.keyframes)
     dialogue = _list([f'<span class="time">{_span_text(u)}</span> {escape(u.text)}' for u in utterances],
                      "No dialogue.")
     free = _list([f'<span class="time">{_span_text(slot)}</span> slot of {slot.duration:.1f} s' for slot in slots],
                  "No slot.", item_class="slot-item")
     return (f'<section class="card" id="{_shot_anchor(shot)}">'
             f'<h3>Shot {shot.index} <span class="time">{_span_text(shot)} ({shot.duration:.1f} s)</span></h3>'
-            f'<div class="thumbs">{thumbs}</div>{dialogue}{free}</section>')
+            f'<div class="thumbs">{thumbs}</div>{seen}{dialogue}{free}</section>')
 
 
 def _list(items: list[str], empty: str, item_class: str | None = None) -> str:
@@ -217,18 +243,178 @@ def _list(items: list[str], empty: str, item_class: str | None = None) -> str:
     return "<ul>" + "".join(f"<li{attr}>{item}</li>" for item in items) + "</ul>"
 
 
-def _contact_sheet(timeline: Timeline) -> str:
+def _percent(value: float) -> str:
+    return f"{value:.2f}%"
+
+
+def _confidence(value: float | None) -> str:
+    """' (82%)' after a model's answer; nothing when the model gave no confidence."""
+    return "" if value is None else f" ({value:.0%})"
+
+
+def _display_name(character: Character) -> str:
+    """The name given in the cast file, else the automatic label ("Person 1")."""
+    return character.name or character.label.get("en") or character.id
+
+
+def _keyframe_pixels(media: Media) -> tuple[int, int]:
+    # Vision boxes are in the pixels of the keyframe JPEG, not of the video: wide videos are
+    # scaled down when keyframes are written, so use the very rule the writer used.
+    return keyframe_size(media.width, media.height)
+
+
+def _overlay(cls: str, box: Sequence[int], frame: tuple[int, int], label: str) -> str:
+    """A box over a thumbnail, in percent of the keyframe so that it scales with the image."""
+    frame_width, frame_height = frame
+    if frame_width <= 0 or frame_height <= 0 or len(box) != 4:
+        return ""
+    x, y, width, height = box
+    # Detectors may report boxes partly outside the picture (a face cut by the frame edge);
+    # clipped, the box shows what is actually on screen and its label stays inside the image.
+    left, top = max(x, 0), max(y, 0)
+    right, bottom = min(x + width, frame_width), min(y + height, frame_height)
+    if right <= left or bottom <= top:
+        return ""
+    style = (f"left:{_percent(left / frame_width * 100)};top:{_percent(top / frame_height * 100)};"
+             f"width:{_percent((right - left) / frame_width * 100)};"
+             f"height:{_percent((bottom - top) / frame_height * 100)}")
+    return f'<div class="box {cls}" style="{style}" title="{escape(label)}"><span>{escape(label)}</span></div>'
+
+
+def _face_name(face: Face, names: dict[str, str]) -> str:
+    return names.get(face.character) or face.character or "unknown face"
+
+
+def _face_label(face: Face, names: dict[str, str]) -> str:
+    name = _face_name(face, names)
+    return f"{name} · {face.expression}" if face.expression else name
+
+
+def _overlays(keyframe: Keyframe, shot_facts: ShotFacts | None, names: dict[str, str],
+              frame: tuple[int, int]) -> str:
+    """The boxes of everything seen on one keyframe: faces, objects, scene text."""
+    if shot_facts is None:
+        return ""
+    # Subtitles are left out: they repeat the dialogue listed below and would hide the picture.
+    boxes = [_overlay("face", face.box, frame, _face_label(face, names))
+             for face in shot_facts.faces if face.keyframe == keyframe.path]
+    boxes += [_overlay("object", obj.box, frame, f"{obj.label} {obj.confidence:.0%}")
+              for obj in shot_facts.objects if obj.keyframe == keyframe.path]
+    boxes += [_overlay("text", line.box, frame, line.text)
+              for line in shot_facts.text if line.keyframe == keyframe.path and line.kind == "scene"]
+    return "".join(boxes)
+
+
+def _thumb(shot: Shot, keyframe: Keyframe, width: int, height: int, overlays: str) -> str:
+    image = (f'<img src="{escape(keyframe.path)}" loading="lazy" width="{width}" height="{height}" '
+             f'alt="Shot {shot.index} at {format_time(keyframe.time)}" title="{format_time(keyframe.time)}">')
+    # The wrapper is exactly the image's size, so percent boxes inside it land on the picture.
+    return f'<div class="frame">{image}{overlays}</div>'
+
+
+def _text_item(line: TextLine) -> str:
+    return (f'<span class="kind {escape(line.kind)}">{escape(line.kind)}</span> {escape(line.text)}'
+            f'<span class="time">{_confidence(line.confidence)}</span>')
+
+
+def _face_item(face: Face, names: dict[str, str], times: dict[str, float]) -> str:
+    link = escape(_face_name(face, names))
+    if face.character:  # to the character's crop in the gallery
+        link = f'<a href="#{escape(_character_anchor(face.character))}">{link}</a>'
+    details = []
+    if face.expression:
+        details.append(f"{face.expression}{_confidence(face.expression_confidence)}")
+    if face.age is not None:
+        details.append(f"age {face.age}{_confidence(face.age_confidence)}")
+    if face.gender:
+        details.append(f"{face.gender}{_confidence(face.gender_confidence)}")
+    time = times.get(face.keyframe)
+    at = f'<span class="time">{format_time(time)}</span> ' if time is not None else ""
+    return f"{at}{link}" + (": " + escape(", ".join(details)) if details else "")
+
+
+def _object_items(objects: list[ObjectHint]) -> list[str]:
+    """One item per class: the same cup on three keyframes is one fact, at its best confidence."""
+    best: dict[str, tuple[float, int]] = {}
+    for obj in objects:
+        confidence, count = best.get(obj.label, (0.0, 0))
+        best[obj.label] = (max(confidence, obj.confidence), count + 1)
+    ordered = sorted(best.items(), key=lambda item: -item[1][0])
+    return [escape(f"{label}{_confidence(confidence)}" + (f" ×{count}" if count > 1 else ""))
+            for label, (confidence, count) in ordered]
+
+
+def _tag_items(tags: list[SceneTag]) -> list[str]:
+    return [escape(f"{tag.label}{_confidence(tag.confidence)}") for tag in tags]
+
+
+def _seen(shot: Shot, shot_facts: ShotFacts | None, names: dict[str, str]) -> str:
+    """What the vision stage saw in one shot, as short lists under the thumbnails."""
+    if shot_facts is None:
+        # Vision may look only at shots near a slot; an empty list would wrongly read as "nothing there".
+        return '<p class="none">Not analysed by the vision stage.</p>'
+    times = {kf.path: kf.time for kf in shot.keyframes}
+    rows = [
+        ("On-screen text", [_text_item(line) for line in shot_facts.text], "No text."),
+        ("Faces", [_face_item(face, names, times) for face in shot_facts.faces], "No faces."),
+        ("Objects", _object_items(shot_facts.objects), "No objects."),
+        ("Scene", _tag_items(shot_facts.tags), "No scene tags."),
+    ]
+    body = "".join(f"<dt>{title}</dt><dd>{_list(items, empty)}</dd>" for title, items, empty in rows)
+    return f'<dl class="seen">{body}</dl>'
+
+
+def _character_anchor(character_id: str) -> str:
+    return f"character-{character_id}"
+
+
+def _character_card(character: Character) -> str:
+    name = escape(_display_name(character))
+    # A named character keeps its automatic label visible, to match it with facts.json and the cast file.
+    label = f' <span class="label">({escape(character.label.get("en", character.id))})</span>' if character.name else ""
+    return (f'<figure class="character" id="{escape(_character_anchor(character.id))}">'
+            f'<img src="{escape(character.crop)}" loading="lazy" alt="{name}">'
+            f"<figcaption><strong>{name}</strong>{label}<br>"
+            f'{character.appearances} appearance{"" if character.appearances == 1 else "s"}, '
+            f'first seen <span class="time">{format_time(character.first_seen)}</span></figcaption></figure>')
+
+
+def _characters(facts: Facts) -> str:
+    """The gallery of the people the vision stage found, one face crop each."""
+    if not facts.characters:
+        return '<h2>Characters</h2>\n<p class="none">No faces found.</p>'
+    cards = "\n".join(_character_card(character) for character in facts.characters)
+    return f'<h2>Characters</h2>\n<div class="gallery">\n{cards}\n</div>'
+
+
+def _contact_sheet(timeline: Timeline, facts: Facts | None) -> str:
     media = timeline.media
+    thumb_width = _THUMB_WIDTH if facts is None else _THUMB_WIDTH_FACTS
     # Width and height attributes reserve the space before a lazy image loads, so the page does not jump.
-    thumb_height = round(_THUMB_WIDTH * media.height / media.width) if media.width > 0 else _THUMB_WIDTH
+    thumb_height = round(thumb_width * media.height / media.width) if media.width > 0 else thumb_width
+    frame = _keyframe_pixels(media)
+    names = {character.id: _display_name(character) for character in facts.characters} if facts else {}
+    by_shot = {shot_facts.shot: shot_facts for shot_facts in facts.shots} if facts else {}
     utterances, slots = _Overlaps(timeline.utterances), _Overlaps(timeline.slots)
-    cards = [_card(shot, utterances.within(shot.start, shot.end), slots.within(shot.start, shot.end), thumb_height)
-             for shot in timeline.shots]
+    cards = []
+    for shot in timeline.shots:
+        shot_facts = by_shot.get(shot.index)
+        thumbs = "".join(_thumb(shot, kf, thumb_width, thumb_height, _overlays(kf, shot_facts, names, frame))
+                         for kf in shot.keyframes)
+        seen = "" if facts is None else _seen(shot, shot_facts, names)
+        cards.append(_card(shot, utterances.within(shot.start, shot.end), slots.within(shot.start, shot.end),
+                           thumbs, seen))
     return '<h2>Shots</h2>\n<div class="sheet">\n' + "\n".join(cards) + "\n</div>"
 
 
-def render_report(timeline: Timeline) -> str:
-    """The whole report page for `timeline`, as HTML text (UTF-8 when written)."""
+def render_report(timeline: Timeline, facts: Facts | None = None) -> str:
+    """The whole report page for `timeline`, as HTML text (UTF-8 when written).
+
+    Args:
+        timeline: what `analyze` found on the time line.
+        facts: what the vision stage saw, if it ran: adds a character gallery, boxes drawn on
+            the keyframes and, per shot, the text, faces, objects and scene tags.
+    """
     name = escape(PurePath(timeline.media.path).name)
     return "\n".join([
         "<!DOCTYPE html>",
@@ -236,9 +422,10 @@ def render_report(timeline: Timeline) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>videodesc report – {name}</title>",
         f"<style>{_CSS}</style></head><body>",
-        _header(timeline),
+        _header(timeline, facts),
         _timeline(timeline),
-        _contact_sheet(timeline),
+        *([_characters(facts)] if facts is not None else []),
+        _contact_sheet(timeline, facts),
         "</body></html>",
         "",
     ])

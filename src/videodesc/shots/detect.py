@@ -67,6 +67,19 @@ class ScanResult:
     candidates: list[_Candidate] = field(default_factory=list)
 
 
+def keyframe_size(width: int, height: int) -> tuple[int, int]:
+    """The pixel size of the keyframes written for a `width` x `height` video.
+
+    Face, object and text boxes are in keyframe pixels, so whoever draws them (the report) needs
+    this size; it lives here, beside the resize it describes, so the two cannot drift apart.
+    Frames wider than KEYFRAME_MAX_WIDTH are scaled down to it, the height kept even (as video
+    encoders want it); narrower frames are written as decoded.
+    """
+    if width <= KEYFRAME_MAX_WIDTH:
+        return width, height
+    return KEYFRAME_MAX_WIDTH, round(height * KEYFRAME_MAX_WIDTH / width / 2) * 2
+
+
 def _frame_quality(grey: np.ndarray, score: float, threshold: float) -> tuple[float, float]:
     """Sharpness (variance of the Laplacian) damped for dark frames and frames in motion."""
     sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
@@ -101,10 +114,9 @@ def scan(path: Path, media: Media, options: ShotOptions,
             if b is None or b.best_frame is None:
                 return
             image = b.best_frame.to_ndarray(format="bgr24")
-            if image.shape[1] > KEYFRAME_MAX_WIDTH:
-                scale = KEYFRAME_MAX_WIDTH / image.shape[1]
-                image = cv2.resize(image, (KEYFRAME_MAX_WIDTH, round(image.shape[0] * scale / 2) * 2),
-                                   interpolation=cv2.INTER_AREA)
+            size = keyframe_size(image.shape[1], image.shape[0])
+            if size != (image.shape[1], image.shape[0]):
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if ok:
                 result.candidates.append(_Candidate(b.best_time, b.best_quality, b.best_sharpness,
