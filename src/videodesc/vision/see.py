@@ -1,4 +1,4 @@
-"""The vision stage of `analyze`: per keyframe faces, objects and text; across the video the characters.
+"""The vision stage of `analyze`: per keyframe faces, objects, text and scene tags; across the video the characters.
 
 To keep the cost down, only shots that a description could be about are looked at by default:
 those a slot overlaps and their neighbours (the shot just before a gap is often what the
@@ -15,12 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import Character, Face, Facts, ObjectHint, Shot, ShotFacts, TextLine, Timeline
+from videodesc.records import Character, Face, Facts, ObjectHint, SceneTag, Shot, ShotFacts, TextLine, Timeline
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
+from videodesc.vision.scene import SceneSettings, SceneTagger
 from videodesc.vision.text import TextReader, is_subtitle
 
 SCOPES = ("slots", "all", "off")
@@ -33,11 +34,12 @@ class VisionSettings:
     scope: str = "slots"
     faces: FaceSettings = field(default_factory=FaceSettings)
     objects: ObjectSettings = field(default_factory=ObjectSettings)
+    scene: SceneSettings = field(default_factory=SceneSettings)
     same_person_distance: float = SAME_PERSON_DISTANCE
 
     def as_key(self) -> dict:
         return {"scope": self.scope, "faces": self.faces.as_key(), "objects": self.objects.as_key(),
-                "same_person": self.same_person_distance}
+                "scene": self.scene.as_key(), "same_person": self.same_person_distance}
 
 
 def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
@@ -65,6 +67,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     ages = AgeGenderEstimator()
     objects = ObjectDetector(settings.objects)
     reader = TextReader()
+    tagger = SceneTagger(settings.scene)
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
@@ -96,8 +99,11 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 kind = "subtitle" if is_subtitle(line, image.shape[0], dialogue) else "scene"
                 shot_facts.text.append(TextLine(keyframe.path, line.text, line.confidence, list(line.box),
                                                 kind, line.engine))
+            for tag in tagger.tag(image):
+                shot_facts.tags.append(SceneTag(keyframe.path, tag.label, tag.confidence))
             if on_progress is not None:
                 on_progress(done)
+        shot_facts.tags = _best_per_label(shot_facts.tags)
 
     found.sort(key=lambda item: item[0])
     numbers = group_faces([embedding for _, _, embedding, _ in found], settings.same_person_distance)
@@ -121,6 +127,15 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     centroids = {characters[n].id: np.mean(members[n], axis=0).round(5).tolist() for n in characters}
     (crop_root / CENTROIDS).write_text(json.dumps(centroids))
     return Facts(characters=[characters[n] for n in sorted(characters)], shots=facts, analysed=settings.scope)
+
+
+def _best_per_label(tags: list[SceneTag]) -> list[SceneTag]:
+    """One tag per class for the shot, from the keyframe where it was surest; surest first."""
+    best: dict[str, SceneTag] = {}
+    for tag in tags:
+        if tag.label not in best or tag.confidence > best[tag.label].confidence:
+            best[tag.label] = tag
+    return sorted(best.values(), key=lambda tag: tag.confidence, reverse=True)
 
 
 def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
