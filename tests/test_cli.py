@@ -33,6 +33,7 @@ def test_analyze_writes_every_output(spoken_video, tmp_path):
     out = tmp_path / "out"
     proc = run("analyze", str(spoken_video), "-o", str(out), "--lang", "en", "--quiet")
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # --quiet: not a word from us or from the model runtimes
     timeline = load_timeline((out / "timeline.json").read_text())
     assert timeline.language == "en"
     assert timeline.shots and timeline.utterances and timeline.slots
