@@ -47,18 +47,19 @@ def main() -> None:
     from videodesc.vision.emotion import ExpressionReader
     from videodesc.vision.faces import FaceDetector
     from videodesc.vision.objects import ObjectDetector
+    from videodesc.vision.scene import SceneTagger
     from videodesc.vision.text import TextReader
 
     faces, expressions, ages, objects = FaceDetector(), ExpressionReader(), AgeGenderEstimator(), ObjectDetector()
-    text = TextReader()
+    text, scene = TextReader(), SceneTagger()
     print("| keyframes | count | faces found | face detect + embed ms | expression ms/face | age+gender ms/face "
-          "| objects ms | text lines | text ms | total ms/keyframe |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| objects ms | text lines | text ms | scene tags ms | total ms/keyframe |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, where in CLIPS.items():
             images = [cv2.imread(str(p)) for p in keyframes(where(args.samples), args.seconds, Path(tmp))]
-            faces.detect(images[0]), objects.detect(images[0])  # warm-up
-            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "text": 0.0}
+            faces.detect(images[0]), objects.detect(images[0]), text.read(images[0]), scene.tag(images[0])  # warm-up
+            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "text": 0.0, "scene": 0.0}
             face_count = line_count = 0
             for image in images:
                 t = time.perf_counter()
@@ -78,10 +79,14 @@ def main() -> None:
                 t = time.perf_counter()
                 line_count += len(text.read(image))
                 spent["text"] += time.perf_counter() - t
+                t = time.perf_counter()
+                scene.tag(image)
+                spent["scene"] += time.perf_counter() - t
             n = len(images)
             per_face = lambda key: 1000 * spent[key] / face_count if face_count else 0.0
             print(f"| {name} | {n} | {face_count} | {1000 * spent['faces'] / n:.0f} | {per_face('expression'):.1f} "
                   f"| {per_face('age'):.1f} | {1000 * spent['objects'] / n:.0f} | {line_count} | {1000 * spent['text'] / n:.0f} "
+                  f"| {1000 * spent['scene'] / n:.0f} "
                   f"| {1000 * sum(spent.values()) / n:.0f} |",
                   flush=True)
 

@@ -49,3 +49,21 @@ def test_malformed_fields_are_named(mutate, message):
     mutate(data)
     with pytest.raises(SchemaError, match=message):
         load_timeline(json.dumps(data))
+
+
+def test_script_round_trips_through_json():
+    from videodesc.records import Candidate, Character, Cue, Script, SkippedSlot, load_script
+
+    timeline = sample_timeline()
+    candidates = [Candidate("인물 1이 웃는다.", "template", 1.2, {"style": 1.0, "total": 0.8}),
+                  Candidate("웃는다.", "template", 0.5, {"style": 1.0, "total": 0.6}, ["too short"])]
+    script = Script(media=timeline.media, language="ko",
+                    characters=[Character("person-1", {"ko": "인물 1", "en": "Person 1"}, 3, 2.5, "characters/p.jpg")],
+                    cues=[Cue(2.4, 3.6, "인물 1이 웃는다.", "ko", 0, [0], candidates, 0)],
+                    skipped=[SkippedSlot(1, 8.0, 9.0, "nothing new to say")], provenance={"writer": "template"})
+    again = load_script(dumps(script))
+    assert again == script and isinstance(again.cues[0].candidates[1], Candidate)
+    data = json.loads(dumps(script))
+    data["cues"][0].pop("chosen")
+    with pytest.raises(SchemaError, match="missing field 'chosen'"):
+        load_script(json.dumps(data))

@@ -211,6 +211,58 @@ class Facts:
     schema_version: int = SCHEMA_VERSION
 
 
+@dataclass
+class Candidate:
+    """One possible description for a slot, with what the selector thought of it."""
+
+    text: str
+    backend: str  # "template", "openai:<model>", "transformers:<folder>"
+    spoken_seconds: float | None = None  # estimated at the voice's speaking rate
+    scores: dict[str, float] = field(default_factory=dict)  # "style", "fit", "fluency", "novelty", "total"
+    problems: list[str] = field(default_factory=list)  # style rules broken, in words a reviewer reads
+
+
+@dataclass
+class Cue:
+    """A description to be spoken: the chosen candidate, placed inside its slot."""
+
+    start: float
+    end: float
+    text: str
+    lang: str  # "ko" or "en"
+    slot: int  # index into the time line's slots
+    shots: list[int]  # the shots it describes
+    candidates: list[Candidate]
+    chosen: int  # index into candidates; a person editing `text` may leave it pointing at the original
+    extended: bool = False  # no candidate fits the slot: the programme must pause for it (extended AD)
+    audio: str | None = None  # the spoken cue, relative to the output folder (set by `render`)
+    spoken_duration: float | None = None  # seconds of the spoken audio (set by `render`)
+
+
+@dataclass
+class SkippedSlot:
+    """A slot left silent, and why: not every gap should be filled."""
+
+    slot: int
+    start: float
+    end: float
+    reason: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+@dataclass
+class Script:
+    """The descriptions of one video: the hinge between `write` and `render`, and editable by hand."""
+
+    media: Media
+    language: str
+    characters: list[Character]
+    cues: list[Cue]
+    skipped: list[SkippedSlot] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+
 class SchemaError(ValueError):
     """A JSON document does not match the record it should hold."""
 
@@ -304,3 +356,8 @@ def load_timeline(text: str) -> Timeline:
 def load_facts(text: str) -> Facts:
     """Parse a `facts.json` document, refusing other schema versions."""
     return _load_versioned(Facts, text, "facts")
+
+
+def load_script(text: str) -> Script:
+    """Parse a `script.json` document, refusing other schema versions."""
+    return _load_versioned(Script, text, "script")

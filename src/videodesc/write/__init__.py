@@ -1,0 +1,1 @@
+"""Writing descriptions: candidates per slot from a writer backend, then selection and fitting."""

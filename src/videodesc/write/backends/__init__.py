@@ -1,0 +1,25 @@
+"""Writer backends: slot context in, candidate sentences out.
+
+`template` is the offline default (a grammar over the facts); `openai` talks to any
+OpenAI-compatible chat endpoint; `transformers` runs a vision-language model from a local folder.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from videodesc.write.context import SlotContext
+
+
+class Writer(Protocol):
+    """Writes descriptions for one slot at a time."""
+
+    name: str  # as recorded in Candidate.backend and the script's provenance
+
+    def candidates(self, context: SlotContext, count: int) -> list[str]:
+        """Up to `count` different descriptions of the slot, of different lengths; [] when nothing can be said."""
+        ...
+
+    def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
+        """Shorter versions of `text` that should fit `seconds` of speech; [] when it cannot be shortened."""
+        ...
