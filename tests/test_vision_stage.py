@@ -165,3 +165,24 @@ def test_a_sign_in_a_shot_is_scene_text_in_the_facts(samples, tmp_path):
     assert analyze(video, out).returncode == 0
     (shot,) = load_facts((out / "facts.json").read_text()).shots
     assert [(line.text, line.kind) for line in shot.text] == [("서울역 3번 출구", "scene")]  # merged across keyframes
+
+
+def test_only_sure_facts_reach_the_writer():
+    from videodesc.records import Face, ObjectHint, SceneTag, ShotFacts, TextLine
+    from videodesc.vision.reliable import reliable_facts
+
+    sure_face = Face("k.jpg", [0, 0, 50, 50], 1.2, "person-1", "happy", 0.9, 34, 0.7, "female", 0.97)
+    doubtful_face = Face("k.jpg", [60, 0, 50, 50], 0.9, "person-2", "sad", 0.41, 61, 0.2, "male", 0.6)
+    faint_face = Face("k.jpg", [0, 60, 40, 40], 0.35, "person-3", "happy", 0.99, 30, 0.9, "male", 0.99)
+    shot = ShotFacts(4, faces=[sure_face, doubtful_face, faint_face],
+                     objects=[ObjectHint("k.jpg", "cup", 0.81, [0, 0, 9, 9]), ObjectHint("k.jpg", "dog", 0.32, [0, 0, 9, 9])],
+                     text=[TextLine("k.jpg", "출구", 0.93, [0, 0, 9, 9], "scene", "tesseract"),
+                           TextLine("k.jpg", "xq7", 0.41, [0, 0, 9, 9], "scene", "tesseract")],
+                     tags=[SceneTag("k.jpg", "espresso", 0.9), SceneTag("k.jpg", "bobsled", 0.2)])
+    sure = reliable_facts(shot)
+    assert [f.character for f in sure.faces] == ["person-1", "person-2"]
+    assert (sure.faces[0].expression, sure.faces[0].age, sure.faces[0].gender) == ("happy", 34, "female")
+    assert (sure.faces[1].expression, sure.faces[1].age, sure.faces[1].gender) == (None, None, None)
+    assert [o.label for o in sure.objects] == ["cup"]
+    assert [t.text for t in sure.text] == ["출구"] and [t.label for t in sure.tags] == ["espresso"]
+    assert shot.faces[1].expression == "sad"  # the stage's own facts are left whole
