@@ -1,0 +1,135 @@
+"""The offline template writer on facts that the vision stage found in real photos."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from conftest import ffmpeg
+from test_text import render
+from videodesc.records import load_facts, load_timeline
+from videodesc.write import korean
+from videodesc.write.backends.template import TemplateWriter
+from videodesc.write.context import slot_contexts
+from videodesc.write.style import problems
+from videodesc.write.vocabulary import OBJECTS, TAGS
+
+
+@pytest.fixture(scope="module")
+def analysed(samples, tmp_path_factory):
+    """Four silent 3-second shots -- the astronaut, coffee under a Korean sign, the bus, the cat -- analysed."""
+    folder = tmp_path_factory.mktemp("scenes")
+    sign = folder / "sign.png"
+    cv2.imwrite(str(sign), render(samples / "coffee.png", [("한빛 병원 응급실", (120, 90), 56, True)]))
+    inputs = [samples / "astronaut.png", sign, samples / "bus.jpg", samples / "chelsea.png"]
+    args, chains = [], []
+    for number, path in enumerate(inputs):
+        args += ["-loop", "1", "-t", "3", "-i", str(path)]
+        chains.append(f"[{number}:v]scale=960:720:force_original_aspect_ratio=decrease,"
+                      f"pad=960:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{number}]")
+    video = folder / "scenes.mp4"
+    ffmpeg(*args, "-filter_complex", ";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(4))
+           + "concat=n=4:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = folder / "out"
+    proc = subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--quiet",
+                           "--vision", "all", "--lang", "en"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    timeline = load_timeline((out / "timeline.json").read_text())
+    facts = load_facts((out / "facts.json").read_text())
+    assert len(timeline.shots) == 4 and len(timeline.slots) == 1  # no sound: one slot over everything
+    return timeline, facts, out
+
+
+def contexts_per_shot(analysed, language):
+    """One context per shot, as if a slot lay over each shot alone."""
+    from videodesc.records import Slot
+
+    timeline, facts, out = analysed
+    timeline.slots = [Slot(shot.start + 0.1, shot.end - 0.1, [shot.index]) for shot in timeline.shots]
+    return {c.main_shot.index: c for c in slot_contexts(timeline, facts, out, language)}
+
+
+def spoken_terms(text: str, language: str) -> set[str]:
+    """The detector labels whose words appear in `text` (outside quoted screen text)."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", text)
+    found = set()
+    for table in (OBJECTS, TAGS):
+        for label, term in table.items():
+            word = term.ko if language == "ko" else term.en.split(" ", 1)[-1]
+            # A Korean noun is followed by a particle or a space; "병" in "병원" is not a bottle.
+            if re.search(rf"(?<![가-힣A-Za-z]){re.escape(word)}(?=[이가을를은는과와도]?(?:[^가-힣]|$))", text, re.I):
+                found.add(label)
+    return found
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_candidates_follow_the_style_rules_and_say_only_what_was_seen(analysed, language):
+    timeline, facts, _ = analysed
+    writer = TemplateWriter()
+    by_shot = {shot.shot: shot for shot in facts.shots}
+    for index, context in contexts_per_shot(analysed, language).items():
+        candidates = writer.candidates(context, 4)
+        assert len(candidates) == len(set(candidates))
+        for text in candidates:
+            assert problems(text, language) == [], text
+            if language == "ko":
+                assert all(s.endswith("다.") for s in re.split(r"(?<=\.)\s+", text)), text
+            seen = {o.label for o in by_shot[index].objects} | {t.label for t in by_shot[index].tags}
+            # Words for a dog, a bus, a cup... only where the detectors saw one (a breed counts as its animal).
+            assert spoken_terms(text, language) <= seen | ({"cat"} if {"tabby", "tiger cat", "Egyptian cat"} & seen
+                                                          else set()), (text, seen)
+
+
+def test_what_each_photo_yields_in_korean(analysed):
+    contexts = contexts_per_shot(analysed, "ko")
+    writer = TemplateWriter()
+    astronaut = writer.candidates(contexts[0], 4)
+    # The astronaut is new and smiles; she is said by her label, with sure age/gender words.
+    assert any("인물 1" in text and "나타난다" in text for text in astronaut), astronaut
+    assert any("미소 짓는다" in text for text in astronaut), astronaut
+    sign = writer.candidates(contexts[1], 4)
+    assert any("한빛 병원 응급실" in text for text in sign) and any("커피" in text for text in sign), sign
+    assert any("사람이 보인다" in text for text in writer.candidates(contexts[2], 4))  # the bus: people, faces unseen or known
+    assert any("고양이" in text for text in writer.candidates(contexts[3], 4))  # a tabby is said as a cat
+    # Candidates differ in length so the selector can fit them to the slot.
+    assert len({len(text) for text in sign}) == len(sign) >= 2
+
+
+def test_an_introduced_character_does_not_appear_again(analysed):
+    context = contexts_per_shot(analysed, "en")[0]
+    first = TemplateWriter().candidates(context, 4)
+    assert any(text.startswith("Person 1, a ") and "appears" in text for text in first), first
+    context.introduced = {"person-1"}
+    again = TemplateWriter().candidates(context, 4)
+    assert not any("appears" in text for text in again) and any("Person 1 smiles." in text for text in again), again
+
+
+def test_no_facts_no_candidates(analysed):
+    timeline, _, out = analysed
+    (context,) = slot_contexts(timeline, None, out, "en")[:1]
+    assert TemplateWriter().candidates(context, 4) == []
+
+
+def test_shorten_drops_sentences_then_appositions():
+    from videodesc.write.context import SlotContext
+    from videodesc.records import Slot
+    from pathlib import Path
+
+    context = SlotContext(0, Slot(0, 2), "en", Path("."), [], [], [], [], {})
+    text = 'Person 1, a young woman, appears. On screen: "EXIT". A cup is in view.'
+    shorter = TemplateWriter().shorten(context, text, 2.0)
+    assert shorter and all(len(t) < len(text) for t in shorter)
+    assert "Person 1 appears." in shorter
+    assert TemplateWriter().shorten(context, text, 0.1) == []
+
+
+@pytest.mark.parametrize("word, particles", [
+    ("인물 1", ("인물 1이", "인물 1은", "인물 1을")), ("민수", ("민수가", "민수는", "민수를")),
+    ("컵", ("컵이", "컵은", "컵을")), ("인물 2", ("인물 2가", "인물 2는", "인물 2를")),
+    ("Anna", ("Anna가", "Anna는", "Anna를")), ("John", ("John이", "John은", "John을"))])
+def test_korean_particles_follow_the_final_sound(word, particles):
+    assert (korean.subject(word), korean.topic(word), korean.obj(word)) == particles
