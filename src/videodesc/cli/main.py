@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from videodesc import __version__
-from videodesc.errors import VideodescError
+from videodesc.errors import InputError, VideodescError
 from videodesc.progress import BarReporter, JsonReporter, Reporter
 
 
@@ -73,6 +73,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "the characters found (unmatched ones stay 'Person N')")
     _add_common(a)
     a.set_defaults(run=_run_analyze)
+
+    w = commands.add_parser(
+        "write", help="write descriptions for the slots of an analysed video",
+        description="Write audio descriptions for the slots found by `analyze`: candidates from a writer, "
+                    "scored and chosen, fitted to their slots. Writes script.json, descriptions.vtt, "
+                    "descriptions.srt and review.html into OUT.")
+    w.add_argument("output", type=Path, metavar="OUT", help="the output folder of `videodesc analyze`")
+    w.add_argument("--writer", choices=["template", "openai", "transformers"], default="template",
+                   help="template: offline, from the facts (default); openai: an OpenAI-compatible chat "
+                        "endpoint; transformers: a local vision-language model folder")
+    w.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: the dialogue's)")
+    w.add_argument("--endpoint", metavar="URL", help="openai: base URL, e.g. http://127.0.0.1:8080/v1")
+    w.add_argument("--model", metavar="NAME", help="openai: the model name the endpoint serves")
+    w.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                   help="openai: environment variable holding the API key (default OPENAI_API_KEY)")
+    w.add_argument("--vlm", type=Path, metavar="PATH", help="transformers: a local vision-language model folder")
+    w.add_argument("--trust-remote-code", action="store_true",
+                   help="transformers: run the Python code that ships in the model folder (only for folders you trust)")
+    w.add_argument("--no-images", action="store_true",
+                   help="openai/transformers: send the facts and dialogue without the keyframe images "
+                        "(for text-only models)")
+    w.add_argument("--candidates", type=int, default=4, metavar="N", help="candidates asked per slot (default 4)")
+    w.add_argument("--extended", action="store_true",
+                   help="allow descriptions longer than their slot, marked extended (the player pauses)")
+    w.add_argument("--no-fluency", action="store_true",
+                   help="skip the language-model fluency score (faster; style, fit and novelty still count)")
+    w.add_argument("--adapter", type=Path, metavar="PATH", help="a LoRA adapter folder for the fluency model")
+    _add_common(w)
+    w.set_defaults(run=_run_write)
     return parser
 
 
@@ -98,6 +127,24 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
     reporter.info(f"{len(timeline.shots)} shots, {len(timeline.utterances)} utterances, "
                   f"{len(timeline.slots)} slots ({free:.1f} s of {timeline.media.duration:.1f} s free); "
                   f"report: {args.output / 'report.html'}")
+    return 0
+
+
+def _run_write(args: argparse.Namespace, reporter: Reporter) -> int:
+    from videodesc.write.select import SelectionSettings
+    from videodesc.writing import WriteOptions, write
+
+    if args.candidates < 1:
+        raise InputError("--candidates must be at least 1")
+    options = WriteOptions(writer=args.writer, language=args.lang, candidates=args.candidates,
+                           endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, vlm=args.vlm,
+                           trust_remote_code=args.trust_remote_code, images=not args.no_images,
+                           fluency=not args.no_fluency, adapter=args.adapter,
+                           selection=SelectionSettings(extended=args.extended))
+    script = write(args.output, options, reporter)
+    spoken = sum(cue.end - cue.start for cue in script.cues)
+    reporter.info(f"{len(script.cues)} descriptions ({spoken:.1f} s), {len(script.skipped)} slots left silent; "
+                  f"review: {args.output / 'review.html'}")
     return 0
 
 

@@ -195,7 +195,7 @@ class OpenAIChatWriter:
                 detail = _error_detail(error)
                 if _refuses_images(detail):  # llama.cpp says so with a 500: retrying cannot help
                     raise ModelError(f"the model {self.model} at {self.base_url} does not take images ({detail}): "
-                                     "turn the writer's images off or use a vision model") from None
+                                     "run write with --no-images or use a vision model") from None
                 if error.code in RETRY_STATUS or error.code >= 500:
                     problem = f"HTTP {error.code}" + (f": {detail}" if detail else "")
                     wait = _retry_after(error.headers.get("Retry-After"), wait)

@@ -1,0 +1,149 @@
+"""The `write` step: descriptions for the slots of an analysed video, chosen, fitted and written out.
+
+Reads `timeline.json` (and `facts.json` when the vision stage ran) from the output folder of
+`analyze`, asks a writer backend for candidates slot by slot in time order -- each slot knowing
+the descriptions chosen before it -- lets the selector choose, and writes `script.json`,
+`descriptions.vtt`, `descriptions.srt` and `review.html`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from videodesc import __version__
+from videodesc.errors import InputError
+from videodesc.output.review import render_review
+from videodesc.output.subtitle_files import to_srt, to_vtt
+from videodesc.progress import Reporter
+from videodesc.records import Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_timeline
+from videodesc.workfolder import write_text_atomic
+from videodesc.write.backends import Writer
+from videodesc.write.context import slot_contexts
+from videodesc.write.select import SelectionSettings, Selector
+
+WRITERS = ("template", "openai", "transformers")
+LANGUAGES = ("ko", "en")
+
+
+@dataclass
+class WriteOptions:
+    writer: str = "template"
+    language: str | None = None  # None: the language of the dialogue when it is ko or en
+    candidates: int = 4  # asked of the writer per slot
+    endpoint: str | None = None  # openai: the base URL, e.g. http://127.0.0.1:8080/v1
+    model: str | None = None  # openai: the model name the endpoint serves
+    api_key_env: str = "OPENAI_API_KEY"  # openai: the environment variable holding the key
+    vlm: Path | None = None  # transformers: a local vision-language model folder
+    trust_remote_code: bool = False  # transformers: run the model folder's own code
+    images: bool = True  # send keyframes to model writers (off for text-only models)
+    fluency: bool = True  # score fluency with the bundled small language model
+    adapter: Path | None = None  # a LoRA adapter folder for the fluency model
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
+
+
+def load_analysis(out: Path) -> tuple[Timeline, Facts | None]:
+    """The time line and facts `analyze` wrote into `out`, or a clear InputError."""
+    timeline_file = out / "timeline.json"
+    if not timeline_file.is_file():
+        raise InputError(f"{out} holds no timeline.json: run `videodesc analyze VIDEO -o {out}` first")
+    try:
+        timeline = load_timeline(timeline_file.read_text(encoding="utf-8"))
+        facts_file = out / "facts.json"
+        facts = load_facts(facts_file.read_text(encoding="utf-8")) if facts_file.is_file() else None
+    except (SchemaError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{out}: the analysis cannot be read ({exc}); run `videodesc analyze` again") from exc
+    return timeline, facts
+
+
+def choose_language(options: WriteOptions, timeline: Timeline) -> str:
+    if options.language is not None:
+        if options.language not in LANGUAGES:
+            raise InputError(f"descriptions can be written in {' or '.join(LANGUAGES)}, not {options.language!r}")
+        return options.language
+    return timeline.language if timeline.language in LANGUAGES else "en"
+
+
+def make_writer(options: WriteOptions, out: Path) -> Writer:
+    if options.writer == "template":
+        from videodesc.write.backends.template import TemplateWriter
+
+        return TemplateWriter()
+    if options.writer == "openai":
+        if not options.endpoint or not options.model:
+            raise InputError("--writer openai needs --endpoint URL (e.g. http://127.0.0.1:8080/v1) and --model NAME")
+        from videodesc.write.backends.openai_chat import OpenAIChatWriter
+
+        return OpenAIChatWriter(options.endpoint, options.model, api_key_env=options.api_key_env,
+                                cache_dir=out / "work" / "writer", images=options.images)
+    if options.writer == "transformers":
+        if options.vlm is None:
+            raise InputError("--writer transformers needs --vlm PATH, a local vision-language model folder")
+        from videodesc.write.backends.local_vlm import TransformersWriter
+
+        return TransformersWriter(options.vlm, trust_remote_code=options.trust_remote_code, images=options.images)
+    raise InputError(f"unknown writer {options.writer!r}: choose one of {', '.join(WRITERS)}")
+
+
+def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
+    """Write descriptions for the analysis in `out`; returns the Script also saved as `out/script.json`.
+
+    Raises:
+        InputError: no analysis in `out`, or an option that cannot be used.
+        ModelError: a writer or scoring model is missing, broken or refuses.
+    """
+    out = Path(out)
+    timeline, facts = load_analysis(out)
+    language = choose_language(options, timeline)
+    if facts is None and options.writer == "template":
+        reporter.warning("no facts.json (analysed with --vision off): the template writer has nothing sure to "
+                         "say, so every slot stays silent; run `videodesc analyze` with vision, or use a model writer")
+    writer = make_writer(options, out)
+    provenance = {"videodesc": __version__, "writer": writer.name, "language": language}
+    with reporter.stage("scorers"):
+        fluency, embedder = _scorers(options, provenance)
+    selector = Selector(options.selection, fluency, embedder)
+
+    contexts = slot_contexts(timeline, facts, out, language)
+    cues: list[Cue] = []
+    skipped: list[SkippedSlot] = []
+    previous: list[str] = []
+    introduced: set[str] = set()
+    last_end = -math.inf
+    with reporter.stage("write", total=len(contexts), unit="slots") as progress:
+        for done, context in enumerate(contexts, start=1):
+            context.previous, context.introduced = list(previous), set(introduced)
+            texts = writer.candidates(context, options.candidates)
+            decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
+            if decision.cue is not None:
+                cue = decision.cue
+                cues.append(cue)
+                previous.append(cue.text)
+                last_end = cue.end
+                introduced |= {cid for cid in context.characters if context.character_name(cid) in cue.text}
+            elif decision.skipped is not None:
+                skipped.append(decision.skipped)
+            progress.update(done)
+
+    script = Script(media=timeline.media, language=language, characters=facts.characters if facts else [],
+                    cues=cues, skipped=skipped, provenance=provenance)
+    write_text_atomic(out / "script.json", dumps(script))
+    write_text_atomic(out / "descriptions.vtt", to_vtt(cues))
+    write_text_atomic(out / "descriptions.srt", to_srt(cues))
+    write_text_atomic(out / "review.html", render_review(script, timeline))
+    return script
+
+
+def _scorers(options: WriteOptions, provenance: dict[str, str]):
+    """The fluency model and the sentence embedder, loaded once per run."""
+    from videodesc.write.embed import Embedder
+    from videodesc.write.fluency import FluencyScorer
+
+    embedder = Embedder()
+    provenance["embedder"] = embedder.name
+    fluency = None
+    if options.fluency:
+        fluency = FluencyScorer(adapter=options.adapter)
+        provenance["fluency"] = fluency.name + (f", adapter {fluency.adapter}" if fluency.adapter else "")
+    return fluency, embedder
