@@ -37,9 +37,11 @@ $(SAMPLES)/.done: scripts/fetch_samples.py | venv
 
 demo: setup
 	$(VENV)/bin/videodesc analyze $(DEMO_VIDEO) -o $(DEMO_OUT) --lang en
+	$(VENV)/bin/videodesc write $(DEMO_OUT) --lang en
 	@echo
-	@echo "Results in $(DEMO_OUT)/: open $(DEMO_OUT)/report.html in a browser;"
-	@echo "timeline.json holds shots, dialogue and slots; dialogue.srt/.vtt the transcript."
+	@echo "Results in $(DEMO_OUT)/: open $(DEMO_OUT)/report.html (the analysis) and"
+	@echo "$(DEMO_OUT)/review.html (the descriptions) in a browser; script.json holds the descriptions,"
+	@echo "descriptions.vtt/.srt the same as subtitles; timeline.json the shots, dialogue and slots."
 
 test: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q
@@ -47,6 +49,8 @@ test: setup samples
 bench: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/analyze.py
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/vision.py
+	$(PY) benchmarks/write.py
+	$(PY) benchmarks/scorers.py
 
 clean:
 	rm -rf $(VENV) .cache $(DEMO_OUT)

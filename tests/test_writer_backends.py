@@ -131,6 +131,8 @@ def test_korean_prompt_is_korean_and_counts_syllables(tmp_path):
     assert budget(2.8, "ko").max_units == 16 and "약 16자" in user
     assert "후보 4개" in user
     assert "Dialogue" not in user and "words" not in user
+    # Detector classes in Korean where the vocabulary has them: cup -> 컵, espresso -> 커피.
+    assert "컵" in user and "커피" in user and "espresso" not in user
 
 
 def test_prompt_without_facts_or_images_allows_an_empty_answer(tmp_path):

@@ -25,6 +25,7 @@ from videodesc.records import Face, ShotFacts
 from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
 from videodesc.write.context import SlotContext
 from videodesc.write.speaking import SpeakingRate
+from videodesc.write.vocabulary import OBJECTS, Term, tag_term
 
 PROMPTS = Path(__file__).with_name("prompts")
 LANGUAGES = ("ko", "en")
@@ -208,15 +209,17 @@ def facts_lines(context: SlotContext, floors: ConfidenceFloors | None = None) ->
 
     counts: dict[str, int] = {}
     for hint in facts.objects:
-        counts[hint.label] = counts.get(hint.label, 0) + 1
+        label = _in_language(hint.label, OBJECTS.get(hint.label), language)
+        counts[label] = counts.get(label, 0) + 1
     if counts:
         lines.append(f"- {labels['objects']}: "
                      + ", ".join(label if n == 1 else f"{label} × {n}" for label, n in counts.items()))
 
     tags = []
     for tag in facts.tags:
-        if tag.label not in tags:
-            tags.append(tag.label)
+        label = _in_language(tag.label, tag_term(tag.label), language)
+        if label not in tags:
+            tags.append(label)
     if tags:
         lines.append(f"- {labels['tags']}: " + ", ".join(tags[:MAX_TAGS]))
 
@@ -416,3 +419,8 @@ def _clean(item: str) -> str:
         if closing:
             text = text[:closing.start()]
     return text.strip().rstrip(",").strip()
+
+
+def _in_language(label: str, term: Term | None, language: str) -> str:
+    """A detector's class in the prompt's language where the vocabulary has it ("cup" -> "컵")."""
+    return term.ko if language == "ko" and term is not None else label
