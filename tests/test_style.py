@@ -12,6 +12,10 @@ from videodesc.write.style import problems, style_score
     ("민수가 문을 연다.", "ko", []),
     ("문 앞에 서 있다.", "ko", []),
     ("화면에 '3년 후'라고 적혀 있다.", "ko", []),
+    ("화면에 'WANNA WORK TOGETHER?'라고 적혀 있다.", "ko", []),  # quoted screen text keeps its own punctuation
+    ("화면에 '어디 갔었어요.'라고 적혀 있다.", "ko", []),
+    ('On screen: "Where were you?".', "en", []),
+    ("Min-su's mother was at Ji-woo's door.", "en", ["not present tense"]),  # apostrophes are not quotes
     ("민수가 문을 열었다.", "ko", ["not present tense"]),
     ("민수가 문을 열겠다.", "ko", ["not present tense"]),
     ("민수가 문을 엽니다.", "ko", ["polite ending: use plain '~다'"]),

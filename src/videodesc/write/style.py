@@ -29,9 +29,15 @@ _EN_INTERPRETATION = re.compile(r"\b(feels?|felt|sad|sadly|happy|happily|angry|a
                                 r"appears to|looks like|as if|lonely|nervous|excited|upset|jealous|in love)\b", re.I)
 
 
+# A single quote between Latin letters is an apostrophe (Min-su's), not a quotation mark.
+_QUOTED = re.compile(r"(?<![A-Za-z])'[^']*'(?![A-Za-z])|\"[^\"]*\"|“[^”]*”|‘[^’]*’")
+
+
 def problems(text: str, language: str) -> list[str]:
     """The style rules `text` breaks, in words a reviewer reads; [] when it follows them all."""
-    text = text.strip()
+    # Text read off the screen is quoted as it was written ("3년 후?", "ATTRIBUTION 2.5"): its
+    # punctuation and tense are not the describer's, so the rules look only outside quotes.
+    text = _QUOTED.sub("'X'", text.strip())
     if not text:
         return ["empty"]
     found: list[str] = []
