@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NARRATED_CLIP
+from test_writer_backends import llama_server  # noqa: F401 -- the real llama.cpp server fixture
 from videodesc.records import Slot, Utterance, load_script, load_timeline
 from videodesc.write.context import SlotContext
 from videodesc.write.select import SelectionSettings, Selector
@@ -160,3 +161,40 @@ def test_write_without_facts_leaves_every_slot_silent_and_says_why(narrated_anal
     assert proc.returncode == 0, proc.stderr
     script = load_script((bare / "script.json").read_text())
     assert script.cues == [] and script.skipped and "facts.json" in proc.stderr
+
+
+
+def test_write_through_a_real_openai_compatible_server(narrated_analysis, llama_server, tmp_path):
+    """`write --writer openai` end to end: llama.cpp's server (xllamacpp) serving SmolLM2, a text model."""
+    import os
+    import shutil
+
+    base_url, key = llama_server
+    out = tmp_path / "out"
+    shutil.copytree(narrated_analysis, out, ignore=shutil.ignore_patterns("work"))
+    env = {**os.environ, "LOCAL_LLM_KEY": key}
+    args = [sys.executable, "-m", "videodesc", "write", str(out), "--writer", "openai", "--endpoint", base_url,
+            "--model", "smollm2", "--api-key-env", "LOCAL_LLM_KEY", "--no-images", "--no-fluency", "--lang", "en"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    script = load_script((out / "script.json").read_text())
+    timeline = load_timeline((out / "timeline.json").read_text())
+    assert script.provenance["writer"] == "openai:smollm2"
+    assert len(script.cues) + len(script.skipped) == len(timeline.slots)
+    for cue in script.cues:  # whatever a 135M model says, it is fitted into its slot
+        slot = timeline.slots[cue.slot]
+        assert slot.start - 1e-6 <= cue.start < cue.end <= slot.end + 1e-6
+        assert all(c.backend == "openai:smollm2" for c in cue.candidates)
+    cached = sorted((out / "work" / "writer").rglob("*.json"))
+    assert cached, "answers are cached in the work folder"
+    # A second run is answered from the cache: same script, no new cache entries.
+    again = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert sorted((out / "work" / "writer").rglob("*.json")) == cached
+    assert load_script((out / "script.json").read_text()).cues == script.cues
+    # A wrong key is one clear line, not a traceback.
+    wrong = subprocess.run(args, capture_output=True, text=True, env={**env, "LOCAL_LLM_KEY": "nope"})
+    if wrong.returncode == 0:  # every request may have been answered from the cache
+        shutil.rmtree(out / "work" / "writer")
+        wrong = subprocess.run(args, capture_output=True, text=True, env={**env, "LOCAL_LLM_KEY": "nope"})
+    assert wrong.returncode == 2 and "LOCAL_LLM_KEY" in wrong.stderr and "Traceback" not in wrong.stderr
