@@ -86,11 +86,12 @@ class Selector:
             return self._skip(context, "nothing sure to describe in this shot", [])
         candidates = self.score(context, writer.name, texts, budget)
         best = self._best(candidates, budget)
-        if best is None and not any(_is_duplicate(c) for c in candidates):
-            top = max(candidates, key=lambda c: c.scores["total"])
+        usable = [c for c in candidates if not _is_duplicate(c)]
+        if best is None and usable:
+            top = max(usable, key=lambda c: c.scores["total"])
             shorter = [t for t in writer.shorten(context, top.text, budget) if t not in texts]
-            if shorter:
-                candidates += self.score(context, writer.name, shorter, budget)
+            if shorter:  # scored again with the rest, so that fluency is scaled over one set
+                candidates = self.score(context, writer.name, texts + shorter, budget)
                 best = self._best(candidates, budget)
         if best is None:
             usable = [c for c in candidates if not _is_duplicate(c)]
