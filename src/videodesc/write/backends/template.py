@@ -36,9 +36,15 @@ class Sentence:
     # An action of the same person said in one breath with this sentence: "Person 1 appears and
     # smiles." rather than "Person 1 appears. Person 1 smiles."
     joined: tuple[Sentence, str, str] | None = None  # (the action sentence, en text, ko text)
+    # Other wordings of the same fact, (en, ko): the fluency model may like one better.
+    rewordings: tuple[tuple[str, str], ...] = ()
 
     def text(self, language: str) -> str:
         return self.ko if language == "ko" else self.en
+
+    def reworded(self, number: int) -> Sentence:
+        en, ko = self.rewordings[number]
+        return Sentence(self.priority, en, ko, self.mentions)
 
 
 class TemplateWriter:
@@ -59,6 +65,9 @@ class TemplateWriter:
         # And the most important fact with each of the lesser ones alone, for variety.
         for extra in sentences[2:]:
             texts.append(_join([sentences[0], extra], language))
+        # And the most important fact in other words, alone.
+        for number in range(len(sentences[0].rewordings)):
+            texts.append(_join([sentences[0].reworded(number)], language))
         unique = list(dict.fromkeys(texts))
         if len(unique) <= count:
             return unique
@@ -156,14 +165,16 @@ def _appears(name: str, description: tuple[str, str] | None, character_id: str,
         verb_en = action.en[len(name) + 1:].rstrip(".")
         verb_ko = action.ko[len(korean.subject(name)) + 1:].rstrip(".")
         joined = (action, f"{en} and {verb_en}.", f"{ko} {verb_ko}.")
-    return Sentence(1, f"{en}.", f"{ko[:-1]}난다.", (character_id,), joined)
+    rewordings = ((f"{en.removesuffix(' appears')} comes into view.", f"{ko.removesuffix(' 나타나')} 화면에 들어온다."),)
+    return Sentence(1, f"{en}.", f"{ko[:-1]}난다.", (character_id,), joined, rewordings)
 
 
 def _expression(name: str, expression: str | None, character_id: str) -> Sentence | None:
     # Only expressions a describer states as what is seen: a smile, a frown. "Sad", "afraid",
     # "surprised" and "disgusted" read a feeling into a face; they are left out.
     if expression == "happy":
-        return Sentence(3, f"{name} smiles.", f"{korean.subject(name)} 미소 짓는다.", (character_id,))
+        return Sentence(3, f"{name} smiles.", f"{korean.subject(name)} 미소 짓는다.", (character_id,),
+                        rewordings=((f"{name} is smiling.", f"{korean.subject(name)} 웃고 있다."),))
     if expression == "angry":
         return Sentence(3, f"{name} frowns.", f"{korean.subject(name)} 얼굴을 찌푸린다.", (character_id,))
     return None
@@ -192,7 +203,8 @@ def _screen_text(facts: ShotFacts) -> list[Sentence]:
     # The surest lines, read out in reading order (top to bottom, left to right).
     surest = sorted(lines, key=lambda line: -line.confidence)[:_MAX_TEXT_LINES]
     shown = " ".join(line.text.strip() for line in sorted(surest, key=lambda line: (line.box[1], line.box[0])))
-    return [Sentence(2, f'On screen: "{shown}".', f"화면에 '{shown}'라고 적혀 있다.")]
+    return [Sentence(2, f'On screen: "{shown}".', f"화면에 '{shown}'라고 적혀 있다.",
+                     rewordings=((f'The words "{shown}" appear.', f"'{shown}'라는 글자가 보인다."),))]
 
 
 def _seen_things(facts: ShotFacts, context: SlotContext) -> tuple[Term | None, list[Term], Term | None]:
@@ -241,7 +253,8 @@ def _things(terms: list[Term]) -> Sentence:
     if len(terms) == 1:
         (term,) = terms
         verb = "are" if term.en.endswith("s") and not term.en.startswith(("a ", "an ")) else "is"
-        return Sentence(5, f"{_capital(term.en)} {verb} in view.", f"{korean.subject(term.ko)} 보인다.")
+        return Sentence(5, f"{_capital(term.en)} {verb} in view.", f"{korean.subject(term.ko)} 보인다.",
+                        rewordings=((f"There {verb} {term.en}.", f"{korean.subject(term.ko)} 있다."),))
     first, second = terms
     return Sentence(5, f"{_capital(first.en)} and {second.en} are in view.",
                     f"{korean.and_(first.ko)} {korean.subject(second.ko)} 보인다.")
