@@ -1,0 +1,149 @@
+"""The `http` voice: any OpenAI-compatible `POST {endpoint}/audio/speech`, e.g. a local neural voice.
+
+This is where a Korean neural voice plugs in. No Korean neural voice ships in a package we can
+install, so the user runs one as a server and points videodesc at it:
+
+- Xinference serves MeloTTS (`MeloTTS-Korean`, MIT) and others at `/v1/audio/speech`; the model
+  name is the UID Xinference gives the launched model.
+- MeloTTS-FastAPI (alvaroemtnez/MeloTTS-FastAPI) wraps MeloTTS with voices such as `KR`.
+- Supertonic (Supertone's on-device ONNX TTS, Korean among five languages) behind an
+  OpenAI-compatible wrapper such as rvuyyuru2/supertonic-restapi or sameert89/supertonic-tts-openai.
+- openedai-speech (`tts-1` = Piper, `tts-1-hd` = XTTS v2, which speaks Korean), Kokoro-FastAPI
+  (port 8880; English and others, no Korean), LocalAI, and OpenAI itself.
+
+Only the standard fields are sent -- model, input, voice, response_format "wav", speed (= rate) --
+and whatever audio comes back (WAV, MP3, ...) is converted with ffmpeg. Written on the standard
+library alone, with the same behaviour as the `openai` writer: retries with exponential backoff on
+429, 5xx, timeouts and dropped connections (honouring Retry-After), a one-line ModelError for a
+refused key or an unknown model, and the key read from an environment variable (unset: no
+Authorization header, as local servers want). A speech engine that has no HTTP server of its own
+can instead become a backend class here beside espeak.py and piper.py: a class with a `name` and
+`synthesize(text, target) -> seconds` that calls `base.finish`, registered in `make_voice`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from videodesc.errors import InputError, ModelError
+from videodesc.speak.base import VoiceSpec, finish_bytes
+from videodesc.speak.text import speakable
+
+# The writer's endpoint helpers: which statuses to retry, Retry-After, the server's error text.
+from videodesc.write.backends.openai_chat import MAX_WAIT, RETRY_STATUS, _error_detail, _one_line, _retry_after
+
+DEFAULT_MODEL = "tts-1"
+DEFAULT_VOICE = "alloy"
+
+
+class HTTPVoice:
+    """Speaks through an OpenAI-compatible `/audio/speech` endpoint.
+
+    Args:
+        spec: backend "http"; `endpoint` the API root ("http://127.0.0.1:8880/v1"); `model`
+            (default "tts-1"); `voice` the endpoint's voice name (default "alloy"); `rate` sent
+            as `speed`; `api_key_env` the variable holding the key.
+        timeout: seconds to wait for one answer.
+        retries: further attempts after a 429, a 5xx, a timeout or a dropped connection.
+        backoff: seconds before the first retry; doubled for each further one.
+
+    Raises:
+        InputError: no endpoint, or one that is not an http(s) URL.
+    """
+
+    def __init__(self, spec: VoiceSpec, timeout: float = 120, retries: int = 3, backoff: float = 1.0):
+        if not spec.endpoint:
+            raise InputError("the http voice needs an endpoint: set --tts-endpoint to the API root, "
+                             "e.g. http://127.0.0.1:8880/v1")
+        parsed = urllib.parse.urlparse(spec.endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise InputError(f"TTS endpoint {spec.endpoint!r} is not an http(s) URL")
+        self.spec = spec
+        self.base_url = spec.endpoint.rstrip("/")
+        self.url = self.base_url + "/audio/speech"
+        self.model = spec.model or DEFAULT_MODEL
+        self.voice = spec.voice or DEFAULT_VOICE
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.name = f"http {self.model}/{self.voice}"
+        self.requests = 0  # HTTP requests sent (retries included)
+
+    def body(self, text: str) -> dict:
+        return {"model": self.model, "input": speakable(text, self.spec.language), "voice": self.voice,
+                "response_format": "wav", "speed": round(float(self.spec.rate), 4)}
+
+    def synthesize(self, text: str, target: Path) -> float:
+        body = self.body(text)
+        if not body["input"]:
+            raise InputError(f"nothing to say in {text!r}")
+        audio = self._post(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        return finish_bytes(audio, target, f"the TTS endpoint {self.base_url}")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "audio/wav, audio/*",
+                   "User-Agent": "videodesc"}
+        key = os.environ.get(self.spec.api_key_env, "").strip() if self.spec.api_key_env else ""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _post(self, data: bytes) -> bytes:
+        attempts = self.retries + 1
+        problem = ""
+        for attempt in range(attempts):
+            wait = min(self.backoff * (2 ** attempt), MAX_WAIT)
+            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+            self.requests += 1
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    kind = response.headers.get_content_type()
+                    raw = response.read()
+            except urllib.error.HTTPError as error:
+                detail = _error_detail(error)
+                if error.code in RETRY_STATUS or error.code >= 500:
+                    problem = f"HTTP {error.code}" + (f": {detail}" if detail else "")
+                    wait = _retry_after(error.headers.get("Retry-After"), wait)
+                else:
+                    raise self._refusal(error.code, detail) from None
+            except (TimeoutError, socket.timeout):
+                problem = f"no answer within {self.timeout:g} s"
+            except urllib.error.URLError as error:
+                if isinstance(error.reason, (TimeoutError, socket.timeout)):
+                    problem = f"no answer within {self.timeout:g} s"
+                else:
+                    problem = f"cannot connect ({error.reason})"
+            except (http.client.HTTPException, ConnectionError) as error:
+                problem = f"the connection broke ({error.__class__.__name__})"
+            else:
+                if kind in ("application/json", "text/html", "text/plain"):
+                    text = raw.decode("utf-8", "replace")
+                    raise ModelError(f"{self.url} answered with {kind}, not audio: {_one_line(text, 120)}")
+                if not raw:
+                    raise ModelError(f"{self.url} answered with no audio")
+                return raw
+            if attempt + 1 < attempts:
+                time.sleep(wait)
+        raise ModelError(f"the TTS endpoint {self.url} failed {attempts} times; last: {problem}")
+
+    def _refusal(self, status: int, detail: str) -> ModelError:
+        suffix = f" ({detail})" if detail else ""
+        if status in (401, 403):
+            if not os.environ.get(self.spec.api_key_env or "", "").strip():
+                return ModelError(f"the TTS endpoint {self.base_url} wants an API key: set "
+                                  f"${self.spec.api_key_env}{suffix}")
+            return ModelError(f"the TTS endpoint refused the API key in ${self.spec.api_key_env} "
+                              f"(HTTP {status}){suffix}")
+        if status == 404:
+            if any(word in detail.lower() for word in ("model", "voice")):
+                return ModelError(f"model {self.model} or voice {self.voice} not found at {self.base_url}{suffix}")
+            return ModelError(f"no speech endpoint at {self.url}: check the base URL (it usually ends in /v1){suffix}")
+        return ModelError(f"the TTS endpoint {self.url} rejected the request (HTTP {status}){suffix}")
