@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import PurePath
 
+from typing import Any
+
 from videodesc.output.report import format_time
 from videodesc.records import Candidate, Cue, Script, SkippedSlot, Timeline
 
@@ -38,11 +40,17 @@ tr.picked { background: #fff3cc; font-weight: bold; }
 .problems { color: #b00020; font-weight: normal; }
 table.summary th { font-weight: normal; color: #666; border: 0; }
 table.summary td { border: 0; }
+ul.warnings li { color: #9a4a00; }
+audio { height: 2em; }
 """
 
 
-def render_review(script: Script, timeline: Timeline) -> str:
-    """The review page for `script` (written from `timeline`), as HTML text."""
+def render_review(script: Script, timeline: Timeline, mix: Any = None, warnings: list[str] | None = None) -> str:
+    """The review page for `script` (written from `timeline`), as HTML text.
+
+    After `render`, `mix` (a render.mix.MixReport) adds the loudness figures and each cue gets a
+    player for its spoken audio; `warnings` lists what render had to drop or change.
+    """
     entries: list[Cue | SkippedSlot] = sorted([*script.cues, *script.skipped], key=lambda e: e.start)
     name = escape(PurePath(script.media.path).name)
     spoken = sum(cue.end - cue.start for cue in script.cues)
@@ -51,6 +59,9 @@ def render_review(script: Script, timeline: Timeline) -> str:
                *sorted(script.provenance.items())]
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary)
     body = "\n".join(_entry(entry, timeline) for entry in entries) or "<p>No slots.</p>"
+    sound = _sound(mix) if mix is not None else ""
+    if warnings:
+        sound += '<h2>Warnings</h2><ul class="warnings">' + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>"
     return "\n".join([
         "<!DOCTYPE html>",
         f'<html lang="{escape(script.language)}"><head><meta charset="utf-8">',
@@ -58,6 +69,7 @@ def render_review(script: Script, timeline: Timeline) -> str:
         f"<title>videodesc review – {name}</title><style>{_CSS}</style></head><body>",
         f"<h1>{name}: descriptions</h1>",
         f'<table class="summary">{rows}</table>',
+        sound,
         body,
         "</body></html>",
         "",
@@ -79,6 +91,9 @@ def _entry(entry: Cue | SkippedSlot, timeline: Timeline) -> str:
         css = "chosen extended" if entry.extended else "chosen"
         middle = (f'<p class="{css}"><span class="time">{format_time(entry.start)}–{format_time(entry.end)}</span> '
                   f"{escape(entry.text)}</p>")
+        if entry.audio:
+            middle += f'<audio controls preload="none" src="{escape(entry.audio)}"></audio>'
+
         picked = entry.chosen
         classes = "slot"
     else:
@@ -92,6 +107,23 @@ def _entry(entry: Cue | SkippedSlot, timeline: Timeline) -> str:
             f'<div class="thumbs">{thumbs}</div>'
             f'<ul class="dialogue">{dialogue(before)}</ul>{middle}<ul class="dialogue">{dialogue(after)}</ul>'
             f"{table}</section>")
+
+
+def _sound(report: Any) -> str:
+    """Loudness of the programme and of the described mix against the target."""
+    target = report.target
+    result = report.result
+    inside = (abs(result.integrated - target.integrated) <= target.tolerance
+              and result.true_peak <= target.true_peak + 1e-6)
+    rows = [
+        ("Target", f"{target.name}: {target.integrated:g} LUFS integrated, true peak at most {target.true_peak:g} dBTP"),
+        ("Described mix", f"{result.integrated:.1f} LUFS, true peak {result.true_peak:.1f} dBTP, "
+                          f"loudness range {result.lra:.1f} LU ({'within' if inside else 'OUTSIDE'} the target)"),
+        ("Programme", f"{report.programme.integrated:.1f} LUFS, true peak {report.programme.true_peak:.1f} dBTP"),
+        ("Voice gain", f"{report.voice_gain_db:+.1f} dB (to the dialogue level)"),
+    ]
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<h2>Sound</h2><table class="summary">{body}</table>'
 
 
 def _candidates(candidates: list[Candidate], picked: int) -> str:

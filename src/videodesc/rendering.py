@@ -1,0 +1,226 @@
+"""The `render` step: speak the script, fit each cue to its gap, mix, and write the described media.
+
+Reads `script.json` (possibly edited by a person) and `timeline.json` from the output folder.
+Each cue is spoken by the voice configured for the script's language; speech is cached by text
+and voice, so after an edit only the changed cues are synthesised again. A cue that runs past its
+gap is sped up (at most `max_speedup`), else replaced by the best shorter alternative in the
+script, else dropped with a warning. Then the programme sound is ducked under the voice, the mix
+is normalised to the loudness target, and the outputs are written, each atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from videodesc.errors import InputError
+from videodesc.media import ffmpeg
+from videodesc.media.probe import content_hash
+from videodesc.output.review import render_review
+from videodesc.output.subtitle_files import to_srt, to_vtt
+from videodesc.progress import Reporter
+from videodesc.records import Cue, SchemaError, Script, Timeline, dumps, load_script, load_timeline
+from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
+from videodesc.render.mux import TextCue, write_ad_mkv, write_ad_mp4, write_m4a
+from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice
+from videodesc.workfolder import atomic_path, stage_key, write_text_atomic
+
+SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
+MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
+
+
+@dataclass
+class RenderOptions:
+    voice: VoiceSpec | None = None  # None: the default voice for the script's language
+    rate: float = 1.0  # speaking pace for the default voice
+    mix: MixSettings = field(default_factory=MixSettings)
+    container: str = "mp4"  # or "mkv" (WebVTT inside)
+    ad_default: bool = False  # make the described track the default audio track
+    max_speedup: float = 1.25
+
+
+@dataclass
+class FittedCue:
+    cue: Cue
+    audio: Path  # the WAV to place
+    seconds: float
+    note: str | None = None  # how it was made to fit, for the report
+
+
+@dataclass
+class RenderResult:
+    script: Script
+    outputs: list[Path]
+    loudness: Loudness
+    warnings: list[str]
+
+
+def load_for_render(out: Path) -> tuple[Script, Timeline, Path]:
+    """The script, the time line and the source video, or one clear InputError."""
+    script_file, timeline_file = out / "script.json", out / "timeline.json"
+    for needed, step in ((timeline_file, "analyze VIDEO -o"), (script_file, "write")):
+        if not needed.is_file():
+            raise InputError(f"{out} holds no {needed.name}: run `videodesc {step} {out}` first")
+    try:
+        script = load_script(script_file.read_text(encoding="utf-8"))
+        timeline = load_timeline(timeline_file.read_text(encoding="utf-8"))
+    except (SchemaError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{script_file} cannot be read: {exc}") from exc
+    video = Path(script.media.path)
+    if not video.is_file():
+        raise InputError(f"the video {video} named in {script_file} is missing")
+    if content_hash(video) != script.media.content_hash:
+        raise InputError(f"the video {video} has changed since it was analysed: run `videodesc analyze` again")
+    duration = script.media.duration
+    for number, cue in enumerate(script.cues, start=1):
+        if not cue.text.strip():
+            raise InputError(f"{script_file}: cue {number} at {cue.start:.2f} s has no text")
+        if not 0 <= cue.start < duration:
+            raise InputError(f"{script_file}: cue {number} starts at {cue.start:.2f} s, outside the video "
+                             f"(0-{duration:.2f} s)")
+    return script, timeline, video
+
+
+def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResult:
+    """Render the script in `out` into described media. See the module docstring."""
+    out = Path(out)
+    script, timeline, video = load_for_render(out)
+    if options.voice is not None:
+        spec = dataclasses.replace(options.voice, language=script.language)
+    else:
+        spec = dataclasses.replace(default_voice(script.language), rate=options.rate)
+    voice = make_voice(spec)
+    speech = SpeechCache(out / "work" / "speech")
+    warnings: list[str] = []
+
+    cues = sorted(script.cues, key=lambda c: c.start)
+    with reporter.stage("speak", total=len(cues), unit="cues") as progress:
+        fitted: list[FittedCue] = []
+        for number, cue in enumerate(cues):
+            limit = _time_available(cue, cues[number + 1] if number + 1 < len(cues) else None, timeline,
+                                    script.media.duration)
+            result = _fit(cue, limit, voice, spec, speech, options, out / "work" / "speech")
+            if result is None:
+                why = (" (extended description, which pauses the picture, is not built yet)"
+                       if cue.extended else "")
+                warnings.append(f"cue at {cue.start:.2f} s dropped: \"{cue.text}\" does not fit its "
+                                f"{limit:.1f} s even at {options.max_speedup:g}x or shortened{why}")
+            else:
+                fitted.append(result)
+            progress.update(number + 1)
+
+    stem_name = video.stem
+    with reporter.stage("mix"):
+        programme = _programme_audio(video, script, out / "work" / "render")
+        placements = [Placement(f.cue.start, f.audio, f.seconds) for f in fitted]
+        regions = [(s.start, s.end) for s in timeline.speech_regions]
+        (out / "work" / "render").mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / f"{stem_name}.ad-stem.wav") as stem, \
+                atomic_path(out / "work" / "render" / "mix.wav") as mixed:
+            report = mix(programme, placements, script.media.duration, options.mix, stem, mixed, regions)
+        warnings += report.warnings
+
+    final_cues = _published_cues(fitted, out)
+    text_cues = [TextCue(c.start, c.end, c.text) for c in final_cues]
+    outputs = [out / f"{stem_name}.ad-stem.wav"]
+    with reporter.stage("mux"):
+        mixed = out / "work" / "render" / "mix.wav"
+        # The premixed AAC file first: the described track of the video is then copied from it,
+        # not encoded a second time.
+        m4a = out / f"{stem_name}.ad-mix.m4a"
+        with atomic_path(m4a) as tmp:
+            write_m4a(mixed, tmp, script.language)
+        writer, suffix = (write_ad_mkv, "mkv") if options.container == "mkv" else (write_ad_mp4, "mp4")
+        target = out / f"{stem_name}.ad.{suffix}"
+        with atomic_path(target) as tmp:
+            warnings += writer(video, m4a, text_cues, script.language, tmp, options.ad_default) or []
+        outputs += [target, m4a]
+
+    rendered = dataclasses.replace(script, cues=final_cues)
+    rendered.provenance = {**script.provenance, "voice": voice.name,
+                           "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
+                                       f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
+    write_text_atomic(out / "script.json", dumps(rendered))
+    write_text_atomic(out / "descriptions.vtt", to_vtt(final_cues))
+    write_text_atomic(out / "descriptions.srt", to_srt(final_cues))
+    write_text_atomic(out / "review.html", render_review(rendered, timeline, report, warnings))
+    for warning in warnings:
+        reporter.warning(warning)
+    return RenderResult(rendered, outputs, report.result, warnings)
+
+
+def _time_available(cue: Cue, following: Cue | None, timeline: Timeline, duration: float) -> float:
+    """Seconds from the cue's start to the next speech, the next cue or the end of the video."""
+    ends = [duration]
+    ends += [s.start for s in timeline.speech_regions if s.start >= cue.start + 1e-3]
+    if following is not None:
+        ends.append(following.start - MIN_GAP)
+    if 0 <= cue.slot < len(timeline.slots) and timeline.slots[cue.slot].start <= cue.start + 1e-3:
+        ends.append(timeline.slots[cue.slot].end)
+    return max(0.0, min(ends) - cue.start)
+
+
+def _fit(cue: Cue, limit: float, voice, spec: VoiceSpec, speech: SpeechCache, options: RenderOptions,
+         folder: Path) -> FittedCue | None:
+    """The cue's audio within `limit` seconds: as spoken, sped up, or a shorter alternative; None if none fits."""
+    texts = [cue.text]
+    # Shorter alternatives the writer offered, best score first; duplicates and too-long ones stay out.
+    for candidate in sorted(cue.candidates, key=lambda c: -c.scores.get("total", 0.0)):
+        if candidate.text not in texts and not any(p.startswith("repeats") for p in candidate.problems):
+            texts.append(candidate.text)
+    for text in texts:
+        path, seconds = speech.speak(voice, spec, text)
+        if seconds <= limit:
+            note = None if text == cue.text else "a shorter alternative from the script"
+            return FittedCue(_with_text(cue, text), path, seconds, note)
+        factor = seconds / limit if limit > 0 else float("inf")
+        if factor <= options.max_speedup:
+            faster = folder / f"{path.stem}.x{factor:.3f}.wav"
+            if not faster.is_file():
+                with atomic_path(faster) as tmp:
+                    tempo(path, factor, tmp)
+            spoken = seconds / factor
+            note = f"sped up {factor:.2f}x" + ("" if text == cue.text else ", a shorter alternative")
+            return FittedCue(_with_text(cue, text), faster, spoken, note)
+    return None
+
+
+def _with_text(cue: Cue, text: str) -> Cue:
+    if text == cue.text:
+        return cue
+    chosen = next((i for i, c in enumerate(cue.candidates) if c.text == text), cue.chosen)
+    return dataclasses.replace(cue, text=text, chosen=chosen)
+
+
+def _published_cues(fitted: list[FittedCue], out: Path) -> list[Cue]:
+    """Copy each cue's audio to OUT/speech/ and record its real spoken time in the cue."""
+    folder = out / SPEECH_DIR
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        cues = []
+        for number, item in enumerate(fitted, start=1):
+            name = f"{number:04d}.wav"
+            try:
+                os.link(item.audio, tmp / name)
+            except OSError:
+                shutil.copy2(item.audio, tmp / name)
+            cues.append(dataclasses.replace(item.cue, end=round(item.cue.start + item.seconds, 3),
+                                            audio=f"{SPEECH_DIR}/{name}", spoken_duration=round(item.seconds, 3)))
+    return cues
+
+
+def _programme_audio(video: Path, script: Script, folder: Path) -> Path | None:
+    """The video's first audio stream as 48 kHz WAV (cached by content); None for a silent video."""
+    if not script.media.audio_streams:
+        return None
+    stream = script.media.audio_streams[0]
+    target = folder / f"programme-{stage_key('programme', script.media.content_hash, stream.index)}.wav"
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            ffmpeg.run(["-v", "error", "-i", str(video), "-map", f"0:{stream.index}", "-vn", "-ar", "48000",
+                        "-c:a", "pcm_s16le", "-f", "wav", "-y", str(tmp)], what=f"extracting the sound of {video.name}")
+    return target
