@@ -36,12 +36,11 @@ $(SAMPLES)/.done: scripts/fetch_samples.py | venv
 	$(PY) scripts/fetch_samples.py $(SAMPLES)
 
 demo: setup
-	$(VENV)/bin/videodesc analyze $(DEMO_VIDEO) -o $(DEMO_OUT) --lang en
-	$(VENV)/bin/videodesc write $(DEMO_OUT) --lang en
+	$(VENV)/bin/videodesc describe $(DEMO_VIDEO) -o $(DEMO_OUT) --lang en
 	@echo
-	@echo "Results in $(DEMO_OUT)/: open $(DEMO_OUT)/report.html (the analysis) and"
-	@echo "$(DEMO_OUT)/review.html (the descriptions) in a browser; script.json holds the descriptions,"
-	@echo "descriptions.vtt/.srt the same as subtitles; timeline.json the shots, dialogue and slots."
+	@echo "Results in $(DEMO_OUT)/: wannaworktogether.ad.mp4 (original sound, described sound and the"
+	@echo "descriptions as tracks), .ad-mix.m4a, .ad-stem.wav; review.html (the descriptions, their"
+	@echo "alternatives and the loudness) and report.html (the analysis) open in a browser."
 
 test: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q
@@ -51,6 +50,7 @@ bench: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/vision.py
 	$(PY) benchmarks/write.py
 	$(PY) benchmarks/scorers.py
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/describe.py
 
 clean:
 	rm -rf $(VENV) .cache $(DEMO_OUT)
