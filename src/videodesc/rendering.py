@@ -4,13 +4,23 @@ Reads `script.json` (possibly edited by a person) and `timeline.json` from the o
 Each cue is spoken by the voice configured for the script's language; speech is cached by text
 and voice, so after an edit only the changed cues are synthesised again. A cue that runs past its
 gap is sped up (at most `max_speedup`), else replaced by the best shorter alternative in the
-script, else dropped with a warning. Then the programme sound is ducked under the voice, the mix
-is normalised to the loudness target, and the outputs are written, each atomically.
+script, else, with extended description enabled, spoken as it is while the picture and the
+programme sound pause (a `Freeze`) for the overflow, else dropped with a warning. Then the
+programme sound is ducked under the voice, the mix is normalised to the loudness target, and the
+outputs are written, each atomically.
+
+With pauses, every output is in the time of the extended video: the video is re-encoded with the
+picture held, every programme sound track gets the silence, and the cues, the stem, the mix and
+the text tracks are shifted by the pauses before them. The rendered script records the pauses in
+its provenance (`extended_pauses`, JSON), so that rendering it again first maps its cue times
+back to programme time.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -23,13 +33,18 @@ from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
 from videodesc.records import Cue, SchemaError, Script, Timeline, dumps, load_script, load_timeline
+from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, extend_video, freezes_json, merge,
+                                     parse_freezes, shift, total, unshift)
 from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
+from videodesc.render.mux import AAC_BITRATE_PER_CHANNEL
 from videodesc.render.mux import TextCue, write_ad_mkv, write_ad_mp4, write_m4a
 from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice
 from videodesc.workfolder import atomic_path, stage_key, write_text_atomic
 
 SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
 MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
+PAUSES = "extended_pauses"  # provenance key: the pauses of extended description, JSON [[at, seconds], ...]
+PAUSES_TEXT = "extended description"  # provenance key: the same, for people (the review page)
 
 
 @dataclass
@@ -40,6 +55,7 @@ class RenderOptions:
     container: str = "mp4"  # or "mkv" (WebVTT inside)
     ad_default: bool = False  # make the described track the default audio track
     max_speedup: float = 1.25
+    extended: bool = False  # pause the picture for a cue that fits no other way (extended description)
 
 
 @dataclass
@@ -69,6 +85,7 @@ def load_for_render(out: Path) -> tuple[Script, Timeline, Path]:
         timeline = load_timeline(timeline_file.read_text(encoding="utf-8"))
     except (SchemaError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{script_file} cannot be read: {exc}") from exc
+    script = _in_programme_time(script)
     video = Path(script.media.path)
     if not video.is_file():
         raise InputError(f"the video {video} named in {script_file} is missing")
@@ -97,30 +114,41 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
     warnings: list[str] = []
 
     cues = sorted(script.cues, key=lambda c: c.start)
+    freezes: list[Freeze] = []
     with reporter.stage("speak", total=len(cues), unit="cues") as progress:
         fitted: list[FittedCue] = []
         for number, cue in enumerate(cues):
             limit = _time_available(cue, cues[number + 1] if number + 1 < len(cues) else None, timeline,
                                     script.media.duration)
             result = _fit(cue, limit, voice, spec, speech, options, out / "work" / "speech")
+            if result is None and options.extended:
+                result, freeze = _pause_for(cue, limit, voice, spec, speech, script.media.fps)
+                freezes.append(freeze)
             if result is None:
-                why = (" (extended description, which pauses the picture, is not built yet)"
-                       if cue.extended else "")
+                why = (" (render with --extended to pause the picture for it)" if cue.extended else "")
                 warnings.append(f"cue at {cue.start:.2f} s dropped: \"{cue.text}\" does not fit its "
                                 f"{limit:.1f} s even at {options.max_speedup:g}x or shortened{why}")
             else:
                 fitted.append(result)
             progress.update(number + 1)
+    freezes = merge(freezes)
+    # From here on every time is in the output: the programme time plus the pauses before it.
+    duration = script.media.duration + total(freezes)
+    fitted = [dataclasses.replace(f, cue=dataclasses.replace(f.cue, start=_shift_start(f.cue.start, freezes)))
+              for f in fitted]
 
     stem_name = video.stem
+    render_folder = out / "work" / "render"
     with reporter.stage("mix"):
-        programme = _programme_audio(video, script, out / "work" / "render")
+        programme = _programme_audio(video, script, render_folder)
+        if programme is not None and freezes:
+            programme = _extended_wav(programme, freezes, render_folder)
         placements = [Placement(f.cue.start, f.audio, f.seconds) for f in fitted]
-        regions = [(s.start, s.end) for s in timeline.speech_regions]
-        (out / "work" / "render").mkdir(parents=True, exist_ok=True)
+        regions = [(shift(s.start, freezes), _shift_start(s.end, freezes)) for s in timeline.speech_regions]
+        render_folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(out / f"{stem_name}.ad-stem.wav") as stem, \
-                atomic_path(out / "work" / "render" / "mix.wav") as mixed:
-            report = mix(programme, placements, script.media.duration, options.mix, stem, mixed, regions)
+                atomic_path(render_folder / "mix.wav") as mixed:
+            report = mix(programme, placements, duration, options.mix, stem, mixed, regions)
         warnings += report.warnings
 
     final_cues = _published_cues(fitted, out)
@@ -135,12 +163,22 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
             write_m4a(mixed, tmp, script.language)
         writer, suffix = (write_ad_mkv, "mkv") if options.container == "mkv" else (write_ad_mp4, "mp4")
         target = out / f"{stem_name}.ad.{suffix}"
+        source = video
+        if freezes:
+            # The picture held and every original sound track paused: a re-encoded copy of the
+            # source that the writer then takes as it takes the source.
+            source, more = _extended_source(video, script, freezes, programme, render_folder)
+            warnings += more
         with atomic_path(target) as tmp:
-            warnings += writer(video, m4a, text_cues, script.language, tmp, options.ad_default) or []
+            warnings += writer(source, m4a, text_cues, script.language, tmp, options.ad_default) or []
         outputs += [target, m4a]
 
     rendered = dataclasses.replace(script, cues=final_cues)
-    rendered.provenance = {**script.provenance, "voice": voice.name,
+    provenance = {k: v for k, v in script.provenance.items() if k not in (PAUSES, PAUSES_TEXT)}
+    if freezes:
+        provenance[PAUSES] = freezes_json(freezes)
+        provenance[PAUSES_TEXT] = describe_freezes(freezes)
+    rendered.provenance = {**provenance, "voice": voice.name,
                            "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
                                        f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
     write_text_atomic(out / "script.json", dumps(rendered))
@@ -186,6 +224,92 @@ def _fit(cue: Cue, limit: float, voice, spec: VoiceSpec, speech: SpeechCache, op
             note = f"sped up {factor:.2f}x" + ("" if text == cue.text else ", a shorter alternative")
             return FittedCue(_with_text(cue, text), faster, spoken, note)
     return None
+
+
+def _pause_for(cue: Cue, limit: float, voice, spec: VoiceSpec, speech: SpeechCache,
+               fps: float) -> tuple[FittedCue, Freeze]:
+    """The cue spoken as written, at its own pace, and the pause that lets it finish: the picture held
+    from where its time runs out until it has been spoken. Both ends fall on frame boundaries (the
+    pause lasts whole frames, rounded up), so the sound and the picture pause alike."""
+    path, seconds = speech.speak(voice, spec, cue.text)
+    at = cue.start + limit
+    if fps > 0:
+        aligned = math.floor(at * fps + 1e-6) / fps
+        at = aligned if aligned > cue.start else at
+    pause = cue.start + seconds - at
+    if fps > 0:
+        pause = math.ceil(pause * fps - 1e-6) / fps
+    note = f"extended: the picture pauses {pause:.2f} s at {at:.2f} s"
+    return FittedCue(cue, path, seconds, note), Freeze(round(at, 6), round(pause, 6))
+
+
+def _shift_start(time: float, freezes: list[Freeze]) -> float:
+    """Output time of something that starts (or ends) at `time`: only the pauses strictly before it
+    count, so a cue whose own pause begins where it begins is spoken over the pause."""
+    return round(time + sum(f.seconds for f in freezes if f.at < time - 1e-9), 6)
+
+
+def _in_programme_time(script: Script) -> Script:
+    """A script rendered with pauses holds output times: take them back to programme time."""
+    freezes = parse_freezes(script.provenance.get(PAUSES))
+    if not freezes:
+        return script
+    cues = [dataclasses.replace(c, start=round(unshift(c.start, freezes), 6), end=round(unshift(c.end, freezes), 6))
+            for c in script.cues]
+    provenance = {k: v for k, v in script.provenance.items() if k not in (PAUSES, PAUSES_TEXT)}
+    return dataclasses.replace(script, cues=cues, provenance=provenance)
+
+
+def _freezes_key(freezes: list[Freeze]) -> str:
+    return hashlib.sha256(freezes_json(freezes).encode()).hexdigest()[:16]
+
+
+def _extended_wav(wav: Path, freezes: list[Freeze], folder: Path) -> Path:
+    """`wav` with the pauses' silence in it (cached beside it)."""
+    target = folder / f"{wav.stem}-paused-{_freezes_key(freezes)}.wav"
+    if not target.is_file():
+        with atomic_path(target) as tmp:
+            extend_audio(wav, freezes, tmp)
+    return target
+
+
+def _extended_source(video: Path, script: Script, freezes: list[Freeze], programme: Path | None,
+                     folder: Path) -> tuple[Path, list[str]]:
+    """A Matroska copy of the source with the picture held and every sound track paused at each freeze:
+    the video re-encoded (H.264), the sound tracks AAC with the source's languages and names."""
+    key = stage_key("extended", script.media.content_hash, freezes_json(freezes))
+    target = folder / f"extended-{key}.mkv"
+    warnings = [f"extended description: the video was re-encoded (H.264, CRF 18) to pause the picture "
+                f"{len(freezes)} time{'s' if len(freezes) != 1 else ''}, {total(freezes):.2f} s in all"]
+    if target.is_file():
+        return target, warnings
+    picture = folder / f"extended-video-{key}.mkv"
+    if not picture.is_file():
+        with atomic_path(picture) as tmp:
+            extend_video(video, freezes, tmp, script.media.duration)
+    inputs, maps, codecs = ["-i", str(picture)], ["-map", "0:v:0"], ["-c:v", "copy"]
+    sounds = len(script.media.audio_streams)
+    for number, stream in enumerate(script.media.audio_streams):
+        if number == 0 and programme is not None:
+            paused = programme  # already extended for the mix
+        else:
+            wav = folder / f"sound-{stage_key('sound', script.media.content_hash, stream.index)}.wav"
+            if not wav.is_file():
+                with atomic_path(wav) as tmp:
+                    ffmpeg.run(["-v", "error", "-i", str(video), "-map", f"0:{stream.index}", "-vn",
+                                "-c:a", "pcm_s16le", "-f", "wav", "-y", str(tmp)],
+                               what=f"extracting sound track {number + 1} of {video.name}")
+            paused = _extended_wav(wav, freezes, folder)
+        inputs += ["-i", str(paused)]
+        maps += ["-map", f"{number + 1}:a:0"]
+        channels = max(1, int(stream.channels or 2))
+        codecs += [f"-c:a:{number}", "aac", f"-b:a:{number}", f"{AAC_BITRATE_PER_CHANNEL * min(channels, 6)}k",
+                   f"-map_metadata:s:a:{number}", f"{sounds + 1}:s:{stream.index}"]
+    inputs += ["-i", str(video)]
+    with atomic_path(target) as tmp:
+        ffmpeg.run(["-v", "error", *inputs, *maps, *codecs, "-map_metadata", f"{sounds + 1}",
+                    "-f", "matroska", "-y", str(tmp)], what=f"pausing the sound of {video.name}")
+    return target, warnings
 
 
 def _with_text(cue: Cue, text: str) -> Cue:

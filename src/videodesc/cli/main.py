@@ -151,6 +151,11 @@ def _render_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--container", choices=["mp4", "mkv"], default="mp4",
                    help="mp4 (text as mov_text, default) or mkv (text as WebVTT)")
     r.add_argument("--ad-default", action="store_true", help="make the described track the default audio track")
+    # `describe` has --extended already (from the write arguments): one flag then serves both steps.
+    if "--extended" not in r._option_string_actions:
+        r.add_argument("--extended", action="store_true",
+                       help="extended description: pause the picture and the programme sound for a description "
+                            "that fits no other way (the video is then re-encoded and every later time shifts)")
 
 
 def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -246,7 +251,8 @@ def _render_options(args: argparse.Namespace):
                           endpoint=args.tts_endpoint, model=args.tts_model, api_key_env=args.tts_key_env)
     target = ATSC_A85 if args.loudness == "atsc" else LoudnessTarget()
     return RenderOptions(voice=voice, rate=args.rate, mix=MixSettings(duck_db=args.duck, target=target),
-                         container=args.container, ad_default=args.ad_default)
+                         container=args.container, ad_default=args.ad_default,
+                         extended=args.extended)
 
 
 def main(argv: list[str] | None = None) -> int:
