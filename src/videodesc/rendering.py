@@ -32,7 +32,7 @@ from videodesc.media.probe import content_hash
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
-from videodesc.records import Cue, SchemaError, Script, Timeline, dumps, load_script, load_timeline
+from videodesc.records import Cue, SchemaError, Script, SkippedSlot, Timeline, dumps, load_script, load_timeline
 from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, extend_video, freezes_json, merge,
                                      parse_freezes, shift, total, unshift)
 from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
@@ -117,6 +117,7 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
     freezes: list[Freeze] = []
     with reporter.stage("speak", total=len(cues), unit="cues") as progress:
         fitted: list[FittedCue] = []
+        dropped: list[SkippedSlot] = []
         for number, cue in enumerate(cues):
             limit = _time_available(cue, cues[number + 1] if number + 1 < len(cues) else None, timeline,
                                     script.media.duration)
@@ -126,8 +127,10 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                 freezes.append(freeze)
             if result is None:
                 why = (" (render with --extended to pause the picture for it)" if cue.extended else "")
-                warnings.append(f"cue at {cue.start:.2f} s dropped: \"{cue.text}\" does not fit its "
-                                f"{limit:.1f} s even at {options.max_speedup:g}x or shortened{why}")
+                reason = (f"dropped by render: \"{cue.text}\" does not fit its {limit:.1f} s even at "
+                          f"{options.max_speedup:g}x or shortened{why}")
+                warnings.append(f"cue at {cue.start:.2f} s {reason}")
+                dropped.append(SkippedSlot(cue.slot, cue.start, cue.start + limit, reason, cue.candidates))
             else:
                 fitted.append(result)
             progress.update(number + 1)
@@ -173,7 +176,9 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
             warnings += writer(source, m4a, text_cues, script.language, tmp, options.ad_default) or []
         outputs += [target, m4a]
 
-    rendered = dataclasses.replace(script, cues=final_cues)
+    # A dropped cue leaves its slot silent: the script and the review page say why.
+    rendered = dataclasses.replace(script, cues=final_cues, skipped=sorted(script.skipped + dropped,
+                                                                           key=lambda s: s.start))
     provenance = {k: v for k, v in script.provenance.items() if k not in (PAUSES, PAUSES_TEXT)}
     if freezes:
         provenance[PAUSES] = freezes_json(freezes)

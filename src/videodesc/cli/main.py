@@ -127,7 +127,8 @@ def _write_arguments(w: argparse.ArgumentParser) -> None:
                         "(for text-only models)")
     w.add_argument("--candidates", type=int, default=4, metavar="N", help="candidates asked per slot (default 4)")
     w.add_argument("--extended", action="store_true",
-                   help="allow descriptions longer than their slot, marked extended (the player pauses)")
+                   help="allow descriptions longer than their slot: write keeps them, marked extended, and "
+                        "render pauses the picture while they are spoken")
     w.add_argument("--no-fluency", action="store_true",
                    help="skip the language-model fluency score (faster; style, fit and novelty still count)")
     w.add_argument("--adapter", type=Path, metavar="PATH", help="a LoRA adapter folder for the fluency model")
