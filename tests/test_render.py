@@ -107,7 +107,7 @@ def test_the_mix_meets_the_loudness_target_and_the_voice_stays_out_of_speech(des
     vtt = (described / "descriptions.vtt").read_text()
     assert vtt.count("-->") == len(script.cues)
     # Every slot is either spoken or said to be silent, with the reason (write's or render's).
-    assert len(script.cues) + len(script.skipped) == len(timeline.slots)
+    assert {c.slot for c in script.cues} | {s.slot for s in script.skipped} == set(range(len(timeline.slots)))
 
 
 def test_editing_one_cue_speaks_only_that_cue_again(described, tmp_path):

@@ -99,6 +99,21 @@ def test_a_cue_never_overruns_its_slot_unless_marked_extended(selector, extended
     assert decision.cue is not None and decision.cue.text == "A man waits on the platform."
 
 
+def test_a_long_gap_over_several_shots_gets_a_context_per_shot():
+    from test_records import sample_timeline
+    from videodesc.records import Shot
+    from videodesc.write.context import slot_contexts
+
+    timeline = sample_timeline()
+    timeline.shots = [Shot(i, i * 10.0, i * 10.0 + 10) for i in range(4)]
+    timeline.slots = [Slot(3.0, 36.0, [0, 1, 2, 3]), Slot(38.5, 39.9, [3]), Slot(10.5, 14.0, [1])]
+    contexts = slot_contexts(timeline, None, Path("."), "en")
+    parts = [(c.slot_index, c.slot.start, c.slot.end, c.main_shot.index) for c in contexts]
+    assert parts[:4] == [(0, 3.0, 10.0, 0), (0, 10.0, 20.0, 1), (0, 20.0, 30.0, 2), (0, 30.0, 36.0, 3)]
+    assert parts[4:] == [(1, 38.5, 39.9, 3), (2, 10.5, 14.0, 1)]  # short slots stay whole
+    assert [s.index for s in contexts[1].shots] == [0, 1]  # the shot before, to tell a change of place
+
+
 def test_a_slot_too_close_to_the_previous_description_stays_silent(selector):
     decision = selector.decide(context("en", start=10.0, end=11.0), ListWriter(), ["A man waits."], 10.5)
     assert decision.cue is None and "too close" in decision.skipped.reason
@@ -124,7 +139,8 @@ def test_write_on_a_real_clip_puts_every_cue_inside_a_slot(narrated_analysis, la
     script = load_script((narrated_analysis / "script.json").read_text())
     assert script.language == language and script.provenance["writer"] == "template"
     assert script.cues, "the narrated clip's slots show text and people: something must be said"
-    assert len(script.cues) + len(script.skipped) == len(timeline.slots)
+    # Every slot is spoken in or said to be silent (a long slot over several shots may hold several cues).
+    assert {c.slot for c in script.cues} | {s.slot for s in script.skipped} == set(range(len(timeline.slots)))
     for cue in script.cues:
         slot = timeline.slots[cue.slot]
         assert slot.start - 1e-6 <= cue.start < cue.end <= slot.end + 1e-6 and not cue.extended
@@ -180,7 +196,7 @@ def test_write_through_a_real_openai_compatible_server(narrated_analysis, llama_
     script = load_script((out / "script.json").read_text())
     timeline = load_timeline((out / "timeline.json").read_text())
     assert script.provenance["writer"] == "openai:smollm2"
-    assert len(script.cues) + len(script.skipped) == len(timeline.slots)
+    assert {c.slot for c in script.cues} | {s.slot for s in script.skipped} == set(range(len(timeline.slots)))
     for cue in script.cues:  # whatever a 135M model says, it is fitted into its slot
         slot = timeline.slots[cue.slot]
         assert slot.start - 1e-6 <= cue.start < cue.end <= slot.end + 1e-6

@@ -12,6 +12,10 @@ from pathlib import Path
 from videodesc.records import Character, Facts, ShotFacts, Slot, Timeline, Utterance
 
 DIALOGUE_AROUND = 3  # utterances before and after the slot shown to the writer
+# A gap longer than this that spans several shots gets a description per shot: a film's
+# dialogue-free opening is minutes long, and one sentence for it would describe one shot only.
+LONG_SLOT = 8.0
+MIN_PART = 1.2  # seconds: a shot's share of a long gap shorter than this is not described on its own
 
 
 @dataclass
@@ -70,12 +74,25 @@ def slot_contexts(timeline: Timeline, facts: Facts | None, folder: Path, languag
     for number, slot in enumerate(timeline.slots):
         indices = sorted(set(slot.shots) or {s.index for s in timeline.shots
                                              if s.start < slot.end and s.end > slot.start})
-        if indices and indices[0] - 1 in shots:
-            indices.insert(0, indices[0] - 1)
-        views = [ShotView(i, shots[i].start, shots[i].end, [k.path for k in shots[i].keyframes], by_shot.get(i))
-                 for i in indices if i in shots]
-        before = [u for u in timeline.utterances if u.end <= slot.start + 1e-6][-DIALOGUE_AROUND:]
-        after = [u for u in timeline.utterances if u.start >= slot.end - 1e-6][:DIALOGUE_AROUND]
-        contexts.append(SlotContext(number, slot, language, folder, views, before, after, [], characters,
-                                    budget_seconds=slot.duration))
+        for part, part_indices in _parts(slot, [shots[i] for i in indices if i in shots]):
+            if part_indices and part_indices[0] - 1 in shots:
+                part_indices.insert(0, part_indices[0] - 1)
+            views = [ShotView(i, shots[i].start, shots[i].end, [k.path for k in shots[i].keyframes],
+                              by_shot.get(i)) for i in part_indices if i in shots]
+            before = [u for u in timeline.utterances if u.end <= part.start + 1e-6][-DIALOGUE_AROUND:]
+            after = [u for u in timeline.utterances if u.start >= part.end - 1e-6][:DIALOGUE_AROUND]
+            contexts.append(SlotContext(number, part, language, folder, views, before, after, [], characters,
+                                        budget_seconds=part.duration))
     return contexts
+
+
+def _parts(slot: Slot, shots: list) -> list[tuple[Slot, list[int]]]:
+    """The slot whole, or for a long slot over several shots, each shot's share of it."""
+    if slot.duration <= LONG_SLOT or len(shots) < 2:
+        return [(slot, [s.index for s in shots])]
+    parts = []
+    for shot in shots:
+        start, end = max(slot.start, shot.start), min(slot.end, shot.end)
+        if end - start >= MIN_PART:
+            parts.append((Slot(start, end, [shot.index]), [shot.index]))
+    return parts or [(slot, [s.index for s in shots])]
