@@ -23,22 +23,17 @@ can instead become a backend class here beside espeak.py and piper.py: a class w
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
+from videodesc import httpapi
 from videodesc.errors import InputError, ModelError
 from videodesc.speak.base import VoiceSpec, finish_bytes
 from videodesc.speak.text import speakable
 
 # The writer's endpoint helpers: which statuses to retry, Retry-After, the server's error text.
-from videodesc.write.backends.openai_chat import MAX_WAIT, RETRY_STATUS, _error_detail, _one_line, _retry_after
 
 DEFAULT_MODEL = "tts-1"
 DEFAULT_VOICE = "alloy"
@@ -97,42 +92,18 @@ class HTTPVoice:
         return headers
 
     def _post(self, data: bytes) -> bytes:
-        attempts = self.retries + 1
-        problem = ""
-        for attempt in range(attempts):
-            wait = min(self.backoff * (2 ** attempt), MAX_WAIT)
-            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+        def count() -> None:
             self.requests += 1
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    kind = response.headers.get_content_type()
-                    raw = response.read()
-            except urllib.error.HTTPError as error:
-                detail = _error_detail(error)
-                if error.code in RETRY_STATUS or error.code >= 500:
-                    problem = f"HTTP {error.code}" + (f": {detail}" if detail else "")
-                    wait = _retry_after(error.headers.get("Retry-After"), wait)
-                else:
-                    raise self._refusal(error.code, detail) from None
-            except (TimeoutError, socket.timeout):
-                problem = f"no answer within {self.timeout:g} s"
-            except urllib.error.URLError as error:
-                if isinstance(error.reason, (TimeoutError, socket.timeout)):
-                    problem = f"no answer within {self.timeout:g} s"
-                else:
-                    problem = f"cannot connect ({error.reason})"
-            except (http.client.HTTPException, ConnectionError) as error:
-                problem = f"the connection broke ({error.__class__.__name__})"
-            else:
-                if kind in ("application/json", "text/html", "text/plain"):
-                    text = raw.decode("utf-8", "replace")
-                    raise ModelError(f"{self.url} answered with {kind}, not audio: {_one_line(text, 120)}")
-                if not raw:
-                    raise ModelError(f"{self.url} answered with no audio")
-                return raw
-            if attempt + 1 < attempts:
-                time.sleep(wait)
-        raise ModelError(f"the TTS endpoint {self.url} failed {attempts} times; last: {problem}")
+
+        kind, raw = httpapi.post(self.url, data, self._headers(), timeout=self.timeout, retries=self.retries,
+                                 backoff=self.backoff, refusal=self._refusal, what="the TTS endpoint",
+                                 on_attempt=count)
+        if kind in ("application/json", "text/html", "text/plain"):
+            text = raw.decode("utf-8", "replace")
+            raise ModelError(f"{self.url} answered with {kind}, not audio: {httpapi.one_line(text, 120)}")
+        if not raw:
+            raise ModelError(f"{self.url} answered with no audio")
+        return raw
 
     def _refusal(self, status: int, detail: str) -> ModelError:
         suffix = f" ({detail})" if detail else ""

@@ -13,31 +13,24 @@ request body, so re-running `write` with the same slots and prompts costs nothin
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
-import http.client
 import json
 import os
-import socket
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import cv2
 
+from videodesc import httpapi
 from videodesc.errors import InputError, ModelError
 from videodesc.workfolder import write_text_atomic
 from videodesc.write.context import SlotContext
 from videodesc.write.prompts import Prompt, candidates_prompt, parse_candidates, prompt_fingerprint, shorten_prompt
 from videodesc.write.speaking import SpeakingRate
 
-RETRY_STATUS = {408, 425, 429}  # plus every 5xx
 MAX_IMAGE_WIDTH = 768  # keyframes are downscaled to this width: enough to see, small to send
 JPEG_QUALITY = 85
-MAX_WAIT = 60.0  # never sleep longer than this between attempts, whatever Retry-After says
 
 
 class OpenAIChatWriter:
@@ -182,45 +175,25 @@ class OpenAIChatWriter:
         return headers
 
     def _post(self, data: bytes) -> dict:
-        attempts = self.retries + 1
-        problem = ""
-        for attempt in range(attempts):
-            wait = min(self.backoff * (2 ** attempt), MAX_WAIT)
-            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+        def permanent(status: int, detail: str) -> ModelError | None:
+            if _refuses_images(detail):  # llama.cpp says so with a 500: retrying cannot help
+                return ModelError(f"the model {self.model} at {self.base_url} does not take images ({detail}): "
+                                  "run write with --no-images or use a vision model")
+            return None
+
+        def count() -> None:
             self.requests += 1
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-            except urllib.error.HTTPError as error:
-                detail = _error_detail(error)
-                if _refuses_images(detail):  # llama.cpp says so with a 500: retrying cannot help
-                    raise ModelError(f"the model {self.model} at {self.base_url} does not take images ({detail}): "
-                                     "run write with --no-images or use a vision model") from None
-                if error.code in RETRY_STATUS or error.code >= 500:
-                    problem = f"HTTP {error.code}" + (f": {detail}" if detail else "")
-                    wait = _retry_after(error.headers.get("Retry-After"), wait)
-                else:
-                    raise self._refusal(error.code, detail) from None
-            except (TimeoutError, socket.timeout):
-                problem = f"no answer within {self.timeout:g} s"
-            except urllib.error.URLError as error:
-                if isinstance(error.reason, (TimeoutError, socket.timeout)):
-                    problem = f"no answer within {self.timeout:g} s"
-                else:
-                    problem = f"cannot connect ({error.reason})"
-            except (http.client.HTTPException, ConnectionError) as error:
-                problem = f"the connection broke ({error.__class__.__name__})"
-            else:
-                try:
-                    reply = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError):
-                    raise ModelError(f"{self.url} did not answer with JSON: is it an OpenAI-compatible API?") from None
-                if not isinstance(reply, dict):
-                    raise ModelError(f"{self.url} answered with something other than a chat completion")
-                return reply
-            if attempt + 1 < attempts:
-                time.sleep(wait)
-        raise ModelError(f"the writer endpoint {self.url} failed {attempts} times; last: {problem}")
+
+        _, raw = httpapi.post(self.url, data, self._headers(), timeout=self.timeout, retries=self.retries,
+                              backoff=self.backoff, refusal=self._refusal, what="the writer endpoint",
+                              permanent=permanent, on_attempt=count)
+        try:
+            reply = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ModelError(f"{self.url} did not answer with JSON: is it an OpenAI-compatible API?") from None
+        if not isinstance(reply, dict):
+            raise ModelError(f"{self.url} answered with something other than a chat completion")
+        return reply
 
     def _refusal(self, status: int, detail: str) -> ModelError:
         suffix = f" ({detail})" if detail else ""
@@ -258,7 +231,7 @@ def message_text(reply: dict, url: str = "the endpoint") -> str:
     except (KeyError, IndexError, TypeError):
         error = reply.get("error") if isinstance(reply, dict) else None
         if error:
-            raise ModelError(f"{url} answered with an error: {_one_line(error)}") from None
+            raise ModelError(f"{url} answered with an error: {httpapi.one_line(error)}") from None
         raise ModelError(f"{url} answered without choices[0].message: is it an OpenAI-compatible API?") from None
     content = message.get("content") if isinstance(message, dict) else None
     if content is None:
@@ -285,47 +258,3 @@ def _refuses_images(detail: str) -> bool:
     detail = detail.lower()
     return "image" in detail and any(words in detail for words in (
         "not supported", "not support", "unsupported", "not a multimodal", "does not support"))
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within MAX_WAIT."""
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return default
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), MAX_WAIT)
-
-
-def _error_detail(error: urllib.error.HTTPError) -> str:
-    """The server's own words about an error, from the usual JSON shapes, on one short line."""
-    try:
-        raw = error.read().decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException):
-        return ""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return _one_line(raw)
-    if isinstance(data, dict):
-        inner = data.get("error", data)
-        if isinstance(inner, dict):
-            for key in ("message", "detail", "msg"):
-                if inner.get(key):
-                    return _one_line(inner[key])
-            status = inner.get("status")
-            if isinstance(status, dict) and status.get("message"):  # CLOVA Studio's native shape
-                return _one_line(status["message"])
-        elif isinstance(inner, str):
-            return _one_line(inner)
-    return _one_line(raw)
-
-
-def _one_line(value: Any, limit: int = 200) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[:limit] + "…"
