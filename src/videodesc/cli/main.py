@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make an audio-described version of VIDEO: analyze, write and render, into OUT.")
     _analyze_arguments(d)
     _write_arguments(d)
-    _render_arguments(d)
+    _render_arguments(d, own_extended=False)
     _add_common(d)
     d.set_defaults(run=_run_describe)
     return parser
@@ -134,7 +134,7 @@ def _write_arguments(w: argparse.ArgumentParser) -> None:
     w.add_argument("--adapter", type=Path, metavar="PATH", help="a LoRA adapter folder for the fluency model")
 
 
-def _render_arguments(r: argparse.ArgumentParser) -> None:
+def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
     r.add_argument("--voice", choices=["default", "espeak", "piper", "http"], default="default",
                    help="speech engine: default is piper's English voice for English and espeak-ng for Korean; "
                         "http is an OpenAI-compatible /v1/audio/speech endpoint")
@@ -152,8 +152,7 @@ def _render_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--container", choices=["mp4", "mkv"], default="mp4",
                    help="mp4 (text as mov_text, default) or mkv (text as WebVTT)")
     r.add_argument("--ad-default", action="store_true", help="make the described track the default audio track")
-    # `describe` has --extended already (from the write arguments): one flag then serves both steps.
-    if "--extended" not in r._option_string_actions:
+    if own_extended:  # `describe` has --extended from the write arguments: one flag serves both steps
         r.add_argument("--extended", action="store_true",
                        help="extended description: pause the picture and the programme sound for a description "
                             "that fits no other way (the video is then re-encoded and every later time shifts)")
