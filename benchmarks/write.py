@@ -20,32 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from child import timed
+
 CLIP = Path("/usr/share/openboard/library/videos/wannaworktogether.mp4")
 
 
 def videodesc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "videodesc", *args], capture_output=True, text=True, check=True)
-
-
-def timed_write(out: Path, language: str) -> tuple[float, float, str]:
-    """Seconds, peak resident MiB (VmHWM, polled: analyze ran in an earlier child) and stderr of one write."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "videodesc", "write", str(out), "--lang", language, "--json"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak_kib = 0
-    status = Path(f"/proc/{child.pid}/status")
-    while child.poll() is None:
-        try:
-            line = next(l for l in status.read_text().splitlines() if l.startswith("VmHWM:"))
-            peak_kib = max(peak_kib, int(line.split()[1]))
-        except (OSError, StopIteration):
-            pass
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read()
-    if child.returncode != 0:
-        raise SystemExit(f"write failed: {stderr}")
-    return seconds, peak_kib / 1024, stderr
 
 
 def main() -> None:
@@ -68,8 +49,7 @@ def main() -> None:
         timeline = json.loads((out / "timeline.json").read_text())
         duration, slots = timeline["media"]["duration"], len(timeline["slots"])
         for language in ("en", "ko"):
-            seconds, peak, stderr = timed_write(out, language)
-            stages = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+            seconds, peak, stages = timed(["write", str(out), "--lang", language])
             spent = ", ".join(f"{e['stage']} {e['seconds']:.1f}" for e in stages
                               if e.get("event") == "done" and "seconds" in e)
             script = json.loads((out / "script.json").read_text())
