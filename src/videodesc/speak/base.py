@@ -31,6 +31,9 @@ TRIM_BELOW_PEAK_DB = 40.0
 PAD_START_S = 0.03
 PAD_END_S = 0.06
 SILENT_PEAK_DBFS = -50.0  # a clip whose loudest sample is below this holds no speech
+# Engines (Piper) write peaks at full scale and resampling overshoots them: the speech is lowered
+# to peak here instead of clipping. Its level in the mix is set by loudness anyway.
+PEAK_DBFS = -1.0
 
 
 @dataclass
@@ -99,10 +102,13 @@ def finish(source: Path, target: Path, what: str) -> float:
     Raises ModelError when the engine made nothing audible (an empty or silent file).
     """
     proc = ffmpeg.run(["-i", str(source), "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
-                       "-f", "s16le", "-acodec", "pcm_s16le", "-"], f"converting {what}'s speech")
-    samples = np.frombuffer(proc.stdout, dtype=np.int16)
-    samples = trim_silence(samples, what)
-    write_wav(target, samples)
+                       "-f", "f32le", "-acodec", "pcm_f32le", "-"], f"converting {what}'s speech")
+    samples = trim_silence(np.frombuffer(proc.stdout, dtype="<f4"), what)
+    peak = float(np.abs(samples).max())
+    ceiling = 10 ** (PEAK_DBFS / 20)
+    if peak > ceiling:
+        samples = samples * (ceiling / peak)
+    write_wav(target, np.round(samples * 32768).astype(np.int16))
     return len(samples) / SAMPLE_RATE
 
 
@@ -115,12 +121,12 @@ def finish_bytes(data: bytes, target: Path, what: str) -> float:
 
 
 def trim_silence(samples: np.ndarray, what: str = "the voice") -> np.ndarray:
-    """`samples` without the silence before the first and after the last audible sound."""
+    """Float `samples` (full scale 1.0) without the silence before the first and after the last audible sound."""
     if samples.size == 0:
         raise ModelError(f"{what} produced no audio")
-    magnitude = np.abs(samples.astype(np.int32))
-    peak = int(magnitude.max())
-    if peak < 32768 * 10 ** (SILENT_PEAK_DBFS / 20):
+    magnitude = np.abs(samples)
+    peak = float(magnitude.max())
+    if peak < 10 ** (SILENT_PEAK_DBFS / 20):
         raise ModelError(f"{what} produced only silence")
     threshold = peak * 10 ** (-TRIM_BELOW_PEAK_DB / 20)
     loud = np.flatnonzero(magnitude > threshold)

@@ -15,8 +15,8 @@ from videodesc.speak import text as text_rules
 from videodesc.speak.base import Voice, VoiceSpec, wav_seconds
 from videodesc.workfolder import atomic_path, stage_key
 
-# Bump when the audio made for the same text and settings changes (format, trimming).
-AUDIO_VERSION = 1
+# Bump when the audio made for the same text and settings changes (format, trimming, peak level).
+AUDIO_VERSION = 2
 
 
 class SpeechCache:
