@@ -147,3 +147,32 @@ def test_render_without_a_script_says_to_write_first(tmp_path):
     (tmp_path / "timeline.json").write_text("{}")
     proc = run("render", str(tmp_path))
     assert proc.returncode == 2 and "videodesc write" in proc.stderr
+
+
+def test_a_late_failure_leaves_the_previous_outputs_untouched(described, tmp_path, monkeypatch):
+    """Muxing fails after the stem, the speech and the M4A were made: none of them is published and
+    the outputs of the previous render stay byte for byte (a full disk at the last step, say)."""
+    from videodesc import rendering
+    from videodesc.errors import InputError
+    from videodesc.progress import Reporter
+
+    out = tmp_path / "out"
+    shutil.copytree(described, out)
+    script = load_script((out / "script.json").read_text())
+    script.cues[0].text = "A sign reads exit three."
+    (out / "script.json").write_text(dumps(script))
+    published = {p: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    published |= {p: p.read_bytes() for p in (out / "speech").iterdir()}
+
+    def failing_writer(source, m4a, cues, language, target, ad_default):
+        assert m4a.is_file() and m4a.stat().st_size > 0  # the M4A was made, unpublished
+        Path(target).write_bytes(b"half a file")
+        raise InputError(f"{target}: No space left on device")
+
+    monkeypatch.setattr(rendering, "write_ad_mp4", failing_writer)
+    with pytest.raises(InputError, match="No space left"):
+        rendering.render(out, rendering.RenderOptions(), Reporter())
+    now = {p: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    now |= {p: p.read_bytes() for p in (out / "speech").iterdir()}
+    assert now == published
+    assert not [p for p in out.rglob("*.part") if "work" not in p.parts]

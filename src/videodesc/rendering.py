@@ -7,7 +7,7 @@ gap is sped up (at most `max_speedup`), else replaced by the best shorter altern
 script, else, with extended description enabled, spoken as it is while the picture and the
 programme sound pause (a `Freeze`) for the overflow, else dropped with a warning. Then the
 programme sound is ducked under the voice, the mix is normalised to the loudness target, and the
-outputs are written, each atomically.
+outputs are written, all together or none.
 
 With pauses, every output is in the time of the extended video: the video is re-encoded with the
 picture held, every programme sound track gets the silence, and the cues, the stem, the mix and
@@ -39,7 +39,7 @@ from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
 from videodesc.render.mux import AAC_BITRATE_PER_CHANNEL
 from videodesc.render.mux import TextCue, write_ad_mkv, write_ad_mp4, write_m4a
 from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice
-from videodesc.workfolder import atomic_path, stage_key, write_text_atomic
+from videodesc.workfolder import OutputGroup, atomic_path, stage_key
 
 SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
 MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
@@ -142,54 +142,57 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
 
     stem_name = video.stem
     render_folder = out / "work" / "render"
-    with reporter.stage("mix"):
-        programme = _programme_audio(video, script, render_folder)
-        if programme is not None and freezes:
-            programme = _extended_wav(programme, freezes, render_folder)
-        placements = [Placement(f.cue.start, f.audio, f.seconds) for f in fitted]
-        regions = [(shift(s.start, freezes), _shift_start(s.end, freezes)) for s in timeline.speech_regions]
-        render_folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out / f"{stem_name}.ad-stem.wav") as stem, \
-                atomic_path(render_folder / "mix.wav") as mixed:
-            report = mix(programme, placements, duration, options.mix, stem, mixed, regions)
-        warnings += report.warnings
+    # Every published file is written under a temporary name and all are renamed together at the
+    # end: a failure while muxing (a full disk, say) leaves the previous outputs as they were.
+    with OutputGroup() as publish:
+        with reporter.stage("mix"):
+            programme = _programme_audio(video, script, render_folder)
+            if programme is not None and freezes:
+                programme = _extended_wav(programme, freezes, render_folder)
+            placements = [Placement(f.cue.start, f.audio, f.seconds) for f in fitted]
+            regions = [(shift(s.start, freezes), _shift_start(s.end, freezes)) for s in timeline.speech_regions]
+            render_folder.mkdir(parents=True, exist_ok=True)
+            stem = out / f"{stem_name}.ad-stem.wav"
+            with atomic_path(render_folder / "mix.wav") as mixed:
+                report = mix(programme, placements, duration, options.mix, publish.path(stem), mixed, regions)
+            warnings += report.warnings
 
-    final_cues = _published_cues(fitted, out)
-    text_cues = [TextCue(c.start, c.end, c.text) for c in final_cues]
-    outputs = [out / f"{stem_name}.ad-stem.wav"]
-    with reporter.stage("mux"):
-        mixed = out / "work" / "render" / "mix.wav"
-        # The premixed AAC file first: the described track of the video is then copied from it,
-        # not encoded a second time.
-        m4a = out / f"{stem_name}.ad-mix.m4a"
-        with atomic_path(m4a) as tmp:
-            write_m4a(mixed, tmp, script.language)
-        writer, suffix = (write_ad_mkv, "mkv") if options.container == "mkv" else (write_ad_mp4, "mp4")
-        target = out / f"{stem_name}.ad.{suffix}"
-        source = video
+        final_cues = _published_cues(fitted, publish.path(out / SPEECH_DIR))
+        text_cues = [TextCue(c.start, c.end, c.text) for c in final_cues]
+        with reporter.stage("mux"):
+            mixed = render_folder / "mix.wav"
+            # The premixed AAC file first: the described track of the video is then copied from it,
+            # not encoded a second time.
+            m4a = out / f"{stem_name}.ad-mix.m4a"
+            m4a_tmp = publish.path(m4a)
+            write_m4a(mixed, m4a_tmp, script.language)
+            writer, suffix = (write_ad_mkv, "mkv") if options.container == "mkv" else (write_ad_mp4, "mp4")
+            target = out / f"{stem_name}.ad.{suffix}"
+            source = video
+            if freezes:
+                # The picture held and every original sound track paused: a re-encoded copy of the
+                # source that the writer then takes as it takes the source.
+                source, more = _extended_source(video, script, freezes, programme, render_folder)
+                warnings += more
+            warnings += writer(source, m4a_tmp, text_cues, script.language, publish.path(target),
+                               options.ad_default) or []
+        outputs = [stem, target, m4a]
+
+        # A dropped cue leaves its slot silent: the script and the review page say why.
+        rendered = dataclasses.replace(script, cues=final_cues, skipped=sorted(script.skipped + dropped,
+                                                                               key=lambda s: s.start))
+        provenance = {k: v for k, v in script.provenance.items() if k not in (PAUSES, PAUSES_TEXT)}
         if freezes:
-            # The picture held and every original sound track paused: a re-encoded copy of the
-            # source that the writer then takes as it takes the source.
-            source, more = _extended_source(video, script, freezes, programme, render_folder)
-            warnings += more
-        with atomic_path(target) as tmp:
-            warnings += writer(source, m4a, text_cues, script.language, tmp, options.ad_default) or []
-        outputs += [target, m4a]
-
-    # A dropped cue leaves its slot silent: the script and the review page say why.
-    rendered = dataclasses.replace(script, cues=final_cues, skipped=sorted(script.skipped + dropped,
-                                                                           key=lambda s: s.start))
-    provenance = {k: v for k, v in script.provenance.items() if k not in (PAUSES, PAUSES_TEXT)}
-    if freezes:
-        provenance[PAUSES] = freezes_json(freezes)
-        provenance[PAUSES_TEXT] = describe_freezes(freezes)
-    rendered.provenance = {**provenance, "voice": voice.name,
-                           "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
-                                       f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
-    write_text_atomic(out / "script.json", dumps(rendered))
-    write_text_atomic(out / "descriptions.vtt", to_vtt(final_cues))
-    write_text_atomic(out / "descriptions.srt", to_srt(final_cues))
-    write_text_atomic(out / "review.html", render_review(rendered, timeline, report, warnings))
+            provenance[PAUSES] = freezes_json(freezes)
+            provenance[PAUSES_TEXT] = describe_freezes(freezes)
+        rendered.provenance = {**provenance, "voice": voice.name,
+                               "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
+                                           f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
+        publish.path(out / "descriptions.vtt").write_text(to_vtt(final_cues), encoding="utf-8")
+        publish.path(out / "descriptions.srt").write_text(to_srt(final_cues), encoding="utf-8")
+        publish.path(out / "review.html").write_text(render_review(rendered, timeline, report, warnings),
+                                                     encoding="utf-8")
+        publish.path(out / "script.json").write_text(dumps(rendered), encoding="utf-8")  # last: it names the rest
     for warning in warnings:
         reporter.warning(warning)
     return RenderResult(rendered, outputs, report.result, warnings)
@@ -324,20 +327,18 @@ def _with_text(cue: Cue, text: str) -> Cue:
     return dataclasses.replace(cue, text=text, chosen=chosen)
 
 
-def _published_cues(fitted: list[FittedCue], out: Path) -> list[Cue]:
-    """Copy each cue's audio to OUT/speech/ and record its real spoken time in the cue."""
-    folder = out / SPEECH_DIR
-    with atomic_path(folder) as tmp:
-        tmp.mkdir()
-        cues = []
-        for number, item in enumerate(fitted, start=1):
-            name = f"{number:04d}.wav"
-            try:
-                os.link(item.audio, tmp / name)
-            except OSError:
-                shutil.copy2(item.audio, tmp / name)
-            cues.append(dataclasses.replace(item.cue, end=round(item.cue.start + item.seconds, 3),
-                                            audio=f"{SPEECH_DIR}/{name}", spoken_duration=round(item.seconds, 3)))
+def _published_cues(fitted: list[FittedCue], folder: Path) -> list[Cue]:
+    """Copy each cue's audio into `folder` (to become OUT/speech/) and record its real spoken time in the cue."""
+    folder.mkdir()
+    cues = []
+    for number, item in enumerate(fitted, start=1):
+        name = f"{number:04d}.wav"
+        try:
+            os.link(item.audio, folder / name)
+        except OSError:
+            shutil.copy2(item.audio, folder / name)
+        cues.append(dataclasses.replace(item.cue, end=round(item.cue.start + item.seconds, 3),
+                                        audio=f"{SPEECH_DIR}/{name}", spoken_duration=round(item.seconds, 3)))
     return cues
 
 

@@ -51,6 +51,45 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+class OutputGroup:
+    """Files and folders that appear together or not at all (the media of one render).
+
+    `path(target)` gives a temporary path beside `target` for the body to write; when the `with`
+    block ends without an error they are renamed onto their targets in the order asked for,
+    which takes milliseconds; when it raises they are removed and the old outputs stay as they were.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+
+    def path(self, target: Path) -> Path:
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()
+        self._staged.append((tmp, target))
+        return tmp
+
+    def __enter__(self) -> OutputGroup:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None:
+                for tmp, target in self._staged:
+                    if target.is_dir() and not target.is_symlink():
+                        shutil.rmtree(target)
+                    os.replace(tmp, target)
+        finally:
+            for tmp, _ in self._staged:
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                elif tmp.exists():
+                    tmp.unlink()
+
+
 def write_text_atomic(target: Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
