@@ -196,6 +196,8 @@ def test_extended_description_lengthens_the_video_by_the_pauses_and_shifts_later
         assert abs(float(stream["duration"]) - (source_duration + paused)) < 0.1, stream["codec_type"]
     assert info["streams"][1]["tags"].get("language") == "eng"
     assert info["streams"][2]["disposition"].get("descriptions") == 1
+    # The source's own subtitles would be out of step after the pause: left out, and said so.
+    assert "subtitle track was left out of the extended video" in (extended / "review.html").read_text()
     (m4a,) = extended.glob("*.ad-mix.m4a")
     assert abs(float(ffprobe(m4a)["format"]["duration"]) - (source_duration + paused)) < 0.1
 

@@ -561,3 +561,24 @@ def test_muxing_refuses_a_missing_mix_and_leaves_nothing(media, tmp_path):
     with pytest.raises(InputError, match="described mix missing"):
         write_m4a(tmp_path / "none.wav", out / "x.m4a", "ko")
     assert leftovers(out) == []
+
+
+def test_the_sources_own_subtitles_stay_in_mkv_and_are_named_when_mp4_cannot_take_them(media, mixed, tmp_path):
+    srt = tmp_path / "own.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:03,000\n자막이다.\n", encoding="utf-8")
+    source = tmp_path / "with-subs.mkv"
+    ffmpeg("-i", str(media["video"]), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+           "-metadata:s:s:0", "language=kor", str(source))
+    mkv = tmp_path / "x.ad.mkv"
+    assert write_ad_mkv(source, mixed["mix"], CUES, "ko", mkv) == []
+    streams = probe(mkv)["streams"]
+    texts = [s for s in streams if s["codec_type"] == "subtitle"]
+    assert [(s["codec_name"], s["tags"]["language"]) for s in texts] == [("webvtt", "kor"), ("subrip", "kor")]
+    offset = float(streams[0]["start_time"])  # Matroska's shift of every track, as above
+    ((start, end, text),) = srt_cues(mkv, "s:1")
+    assert (start - offset, end - offset, text) == (pytest.approx(1.0, abs=0.002), pytest.approx(3.0, abs=0.002),
+                                                    "자막이다.")
+    mp4 = tmp_path / "x.ad.mp4"
+    (warning,) = write_ad_mp4(source, mixed["mix"], CUES, "ko", mp4)
+    assert "1 subtitle track of the source (subrip)" in warning and "--container mkv" in warning
+    assert [s["codec_name"] for s in probe(mp4)["streams"] if s["codec_type"] == "subtitle"] == ["mov_text"]

@@ -30,22 +30,26 @@ def ffprobe(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def source(samples, tmp_path_factory) -> Path:
-    """16 s: a sign reading EXIT 3 (0-8 s), then the astronaut (8-16 s); LibriVox speech at 3-7 s and 11-15 s."""
+    """16 s: a sign reading EXIT 3 (0-8 s), then the astronaut (8-16 s); LibriVox speech at 3-7 s and 11-15 s;
+    the source's own English subtitles as a mov_text track."""
     folder = tmp_path_factory.mktemp("render-src")
+    own_subtitles = folder / "own.srt"
+    own_subtitles.write_text("1\n00:00:03,000 --> 00:00:07,000\nSpoken words.\n", encoding="utf-8")
     sign = folder / "sign.png"
     cv2.imwrite(str(sign), draw_text(samples / "coffee.png", [("EXIT 3", (160, 120), 96, True)]))
     speech = LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav"
     video = folder / "source.mp4"
     ffmpeg("-loop", "1", "-t", "8", "-i", str(sign), "-loop", "1", "-t", "8", "-i", str(samples / "astronaut.png"),
-           "-i", str(speech), "-filter_complex",
+           "-i", str(speech), "-i", str(own_subtitles), "-filter_complex",
            "[0:v]scale=1280:720,setsar=1,fps=25[a];[1:v]scale=720:720,pad=1280:720:280:0,setsar=1,fps=25[b];"
            "[a][b]concat=n=2:v=1:a=0[v];"
            "[2:a]atrim=0:4,asetpts=PTS-STARTPTS,aresample=48000,pan=stereo|c0=c0|c1=c0,asplit[s1][s2];"
            "[s1]adelay=3000|3000[d1];[s2]adelay=11000|11000[d2];"
            "anoisesrc=d=16:c=pink:a=0.02:r=48000,pan=stereo|c0=c0|c1=c0[bed];"
            "[bed][d1][d2]amix=inputs=3:normalize=0:duration=first[mix]",
-           "-map", "[v]", "-map", "[mix]", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k",
-           "-t", "16", "-metadata:s:a:0", "language=eng", str(video))
+           "-map", "[v]", "-map", "[mix]", "-map", "3:s", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-b:a", "160k", "-c:s", "mov_text", "-t", "16", "-metadata:s:a:0", "language=eng",
+           "-metadata:s:s:0", "language=eng", str(video))
     return video
 
 
@@ -68,14 +72,15 @@ def test_the_described_mp4_has_the_tracks_players_expect(described, source):
     (mp4,) = described.glob("*.ad.mp4")
     info = ffprobe(mp4)
     kinds = [s["codec_type"] for s in info["streams"]]
-    assert kinds == ["video", "audio", "audio", "subtitle"]
-    video, original, ad, text = info["streams"]
+    assert kinds == ["video", "audio", "audio", "subtitle", "subtitle"]
+    video, original, ad, text, own_text = info["streams"]
     source_info = ffprobe(source)
     assert video["codec_name"] == "h264" and int(video["nb_frames"]) == int(source_info["streams"][0]["nb_frames"])
     assert original["tags"].get("language") == "eng" and original["disposition"]["default"] == 1
     assert ad["tags"].get("language") == "eng" and ad["disposition"].get("descriptions") == 1
     assert ad["disposition"]["default"] == 0 and "description" in ad["tags"].get("handler_name", "").lower()
-    assert text["codec_name"] == "mov_text"
+    assert text["codec_name"] == "mov_text" and text["disposition"].get("descriptions") == 1
+    assert own_text["codec_name"] == "mov_text" and own_text["disposition"].get("descriptions") == 0
     source_duration = float(source_info["format"]["duration"])
     for stream in (video, original, ad):
         assert abs(float(stream["duration"]) - source_duration) < 0.1, stream["codec_type"]

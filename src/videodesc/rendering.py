@@ -37,7 +37,7 @@ from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, ext
                                      parse_freezes, shift, total, unshift)
 from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
 from videodesc.render.mux import AAC_BITRATE_PER_CHANNEL
-from videodesc.render.mux import TextCue, write_ad_mkv, write_ad_mp4, write_m4a
+from videodesc.render.mux import TextCue, streams_of, subtitle_streams, write_ad_mkv, write_ad_mp4, write_m4a
 from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice
 from videodesc.workfolder import OutputGroup, atomic_path, stage_key
 
@@ -289,6 +289,11 @@ def _extended_source(video: Path, script: Script, freezes: list[Freeze], program
     target = folder / f"extended-{key}.mkv"
     warnings = [f"extended description: the video was re-encoded (H.264, CRF 18) to pause the picture "
                 f"{len(freezes)} time{'s' if len(freezes) != 1 else ''}, {total(freezes):.2f} s in all"]
+    own_text = subtitle_streams(streams_of(video))
+    if own_text:
+        # Their times are not moved by the pauses: carried over they would drift out of step.
+        warnings.append(f"the source's {len(own_text)} subtitle track{'s were' if len(own_text) != 1 else ' was'} "
+                        "left out of the extended video (the pauses would put them out of step)")
     if target.is_file():
         return target, warnings
     picture = folder / f"extended-video-{key}.mkv"

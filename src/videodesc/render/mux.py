@@ -125,7 +125,7 @@ def _write(video: Path, mix: Path, cues: Sequence[TextCue], language: str, targe
         raise InputError(f"{video}: video missing")
     if not mix.is_file():
         raise InputError(f"{mix}: described mix missing")
-    streams = _streams(video)
+    streams = streams_of(video)
     videos = [s for s in streams if s.get("codec_type") == "video"
               and not s.get("disposition", {}).get("attached_pic")]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
@@ -182,6 +182,12 @@ def _write(video: Path, mix: Path, cues: Sequence[TextCue], language: str, targe
         # they use) in Matroska; in MP4 only those already in MP4's text format.
         own = [s for s in streams if s.get("codec_type") == "subtitle"
                and (container == "mkv" or s.get("codec_name") == "mov_text")]
+        left_out = [s for s in subtitle_streams(streams) if s not in own]
+        if left_out:
+            kinds = ", ".join(sorted({s.get("codec_name", "?") for s in left_out}))
+            warnings.append(f"{len(left_out)} subtitle track{'s' if len(left_out) != 1 else ''} of the source "
+                            f"({kinds}) cannot go into MP4 and {'were' if len(left_out) != 1 else 'was'} left out: "
+                            "use --container mkv to keep them")
         for number, stream in enumerate(own, start=subtitles):
             maps += ["-map", f"0:{stream['index']}"]
             codecs += [f"-c:s:{number}", "copy"]
@@ -208,7 +214,7 @@ def _tags(spec: str, code: str, title: str, container: str = "mp4") -> list[str]
 def _aac_args(mix: Path, number: int) -> list[str]:
     """Encode the mix to AAC, or copy it when it is AAC already (an M4A from `write_m4a`):
     the encoder is the slowest part of muxing, so the render step encodes once."""
-    streams = [s for s in _streams(mix) if s.get("codec_type") == "audio"]
+    streams = [s for s in streams_of(mix) if s.get("codec_type") == "audio"]
     if not streams:
         raise InputError(f"{mix}: the described mix holds no sound")
     if streams[0].get("codec_name") == "aac":
@@ -218,7 +224,12 @@ def _aac_args(mix: Path, number: int) -> list[str]:
             f"-ar:a:{number}", "48000"]
 
 
-def _streams(path: Path) -> list[dict]:
+def subtitle_streams(streams: list[dict]) -> list[dict]:
+    return [s for s in streams if s.get("codec_type") == "subtitle"]
+
+
+def streams_of(path: Path) -> list[dict]:
+    """ffprobe's stream list for `path`."""
     proc = subprocess.run([ffmpeg.binary("ffprobe"), "-v", "error", "-show_streams", "-of", "json", str(path)],
                           capture_output=True)
     if proc.returncode != 0:
