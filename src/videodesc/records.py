@@ -263,6 +263,25 @@ class Script:
     schema_version: int = SCHEMA_VERSION
 
 
+@dataclass
+class DatasetItem:
+    """One moment described by a person: a line of a dataset (JSON Lines, one item per line).
+
+    What `videodesc dataset import` makes from AD subtitle files, CSV annotations and WebVTT
+    description tracks, and what `dataset sft` and `evaluate` read.
+    """
+
+    start: float
+    end: float
+    reference: str  # the human description
+    language: str  # "ko", "en", ...
+    source: str  # the file it came from, and the line: "drama01.srt:57"
+    dialogue_before: list[str] = field(default_factory=list)  # the nearest lines spoken before, oldest first
+    dialogue_after: list[str] = field(default_factory=list)  # the nearest lines spoken after
+    video: str | None = None  # the matching video, when known
+    schema_version: int = SCHEMA_VERSION
+
+
 class SchemaError(ValueError):
     """A JSON document does not match the record it should hold."""
 

@@ -191,13 +191,16 @@ def _run_render(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import analyze
+    from videodesc.memory import release_freed_memory
     from videodesc.rendering import render
     from videodesc.writing import write
 
     # Every option is checked before the long analysis starts.
     write_options, render_options = _write_options(args, None), _render_options(args)
     analyze(args.video, args.output, _analyze_options(args), reporter)
+    release_freed_memory()  # the vision models' memory, before write loads its language model
     write(args.output, write_options, reporter)
+    release_freed_memory()
     result = render(args.output, render_options, reporter)
     reporter.info(f"{len(result.script.cues)} descriptions; " + ", ".join(str(path) for path in result.outputs))
     return 0

@@ -60,8 +60,9 @@ _MARKER = "videodesc-conversion.json"
 
 # The header every sentence is scored after (see the module docstring for why).
 HEADERS = {"ko": "화면 해설:", "en": "Audio description:"}
-# Rows of (token position x vocabulary) logits computed at once: 256 x 262,144 fp32 = 256 MB.
-_LOGIT_ROWS = 256
+# Rows of (token position x vocabulary) logits computed at once: 128 x 262,144 fp32 = 128 MB,
+# worked on in place (a softcap and a log_softmax each copying 256 rows had cost 768 MB).
+_LOGIT_ROWS = 128
 
 
 def _offline() -> None:
@@ -274,8 +275,9 @@ class FluencyScorer:
             for s in range(0, len(targets), _LOGIT_ROWS):
                 logits = self.model.lm_head(picked[s:s + _LOGIT_ROWS]).float()
                 if self._softcap:
-                    logits = torch.tanh(logits / self._softcap) * self._softcap
-                logprobs.append(torch.log_softmax(logits, dim=-1).gather(1, target[s:s + _LOGIT_ROWS, None])[:, 0])
+                    logits.div_(self._softcap).tanh_().mul_(self._softcap)
+                chosen = logits.gather(1, target[s:s + _LOGIT_ROWS, None])[:, 0]
+                logprobs.append(chosen - torch.logsumexp(logits, dim=-1))
             per_token = torch.cat(logprobs)
         sums = torch.zeros(len(rows), dtype=torch.float64).index_add_(0, torch.tensor(owner), per_token.double())
         counts = torch.tensor([len(b) for _, b in rows], dtype=torch.float64)

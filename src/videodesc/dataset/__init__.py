@@ -1,0 +1,1 @@
+"""Datasets of human audio description: import, JSON Lines storage, fine-tuning data."""
