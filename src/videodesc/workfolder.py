@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from videodesc.errors import InputError
+
 
 def stage_key(*parts: Any) -> str:
     """A short stable hash of JSON-serialisable parts."""
@@ -41,14 +43,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp.unlink()  # the body decides whether it makes a file or a folder
     try:
         yield tmp
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        _replace(tmp, target)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Put `tmp` in the place of `target`. A folder replaces an earlier folder (a re-rendered
+    `speech/`), but a file never replaces a folder: `-o some_folder` must not wipe it."""
+    if target.is_dir() and not target.is_symlink():
+        if not tmp.is_dir():
+            raise InputError(f"{target} is a folder: give the path of the file to write")
+        shutil.rmtree(target)
+    os.replace(tmp, target)
 
 
 class OutputGroup:
@@ -79,9 +89,7 @@ class OutputGroup:
         try:
             if kind is None:
                 for tmp, target in self._staged:
-                    if target.is_dir() and not target.is_symlink():
-                        shutil.rmtree(target)
-                    os.replace(tmp, target)
+                    _replace(tmp, target)
         finally:
             for tmp, _ in self._staged:
                 if tmp.is_dir():
