@@ -79,6 +79,9 @@ class Utterance:
     text: str
     source: Literal["asr", "subtitle"]
     words: list[Word] = field(default_factory=list)
+    # Where the cue starts in its subtitle file (1-based), for messages and dataset sources; None
+    # for speech recognition. Not part of what was said, so equality ignores it.
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -101,6 +104,7 @@ class ReferenceDescription:
     end: float
     text: str
     source: str  # file name it came from
+    line: int | None = field(default=None, compare=False)  # where its cue starts in that file, as Utterance.line
 
 
 @dataclass

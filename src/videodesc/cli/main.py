@@ -7,7 +7,9 @@ Exit codes: 0 success, 2 bad input (a file or option the user can fix), 1 intern
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
+import json
 import sys
 import traceback
 from pathlib import Path
@@ -23,11 +25,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"videodesc: error: {message}\n")
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, cached: bool = True) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="print nothing but errors")
     out.add_argument("--json", action="store_true", help="progress and warnings as JSON lines on stderr")
-    p.add_argument("--force", action="store_true", help="recompute every stage, ignoring cached results")
+    if cached:  # commands that keep no work folder have nothing to recompute
+        p.add_argument("--force", action="store_true", help="recompute every stage, ignoring cached results")
     p.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
 
 
@@ -82,6 +85,84 @@ def build_parser() -> argparse.ArgumentParser:
     _render_arguments(d, own_extended=False)
     _add_common(d)
     d.set_defaults(run=_run_describe)
+
+    ds = commands.add_parser(
+        "dataset", help="build datasets of human audio description",
+        description="Build datasets of human audio description: JSON Lines files, one described moment a line.")
+    dataset_commands = ds.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND",
+                                         parser_class=_Parser)
+    di = dataset_commands.add_parser(
+        "import", help="turn AD subtitle files, description tracks and CSV annotations into a dataset",
+        description="Read human audio description from SRT/WebVTT files whose {...} lines are descriptions "
+                    "(the rest is dialogue, kept as context), from description tracks (--descriptions) and "
+                    "from CSV files with start, end and text columns (and optionally a video column), and "
+                    "write one JSON Lines dataset.")
+    di.add_argument("files", type=Path, nargs="+", metavar="FILE", help="SRT, WebVTT or CSV files")
+    di.add_argument("-o", "--output", type=Path, required=True, metavar="DATASET", help="the .jsonl file to write")
+    di.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: detected per file)")
+    di.add_argument("--descriptions", action="store_true",
+                    help="read a subtitle file without {...} lines as a description track: every cue a description")
+    di.add_argument("--context", type=int, default=2, metavar="N",
+                    help="lines of dialogue kept before and after each description (default 2)")
+    di.add_argument("--video", type=Path, metavar="PATH", help="the video the files describe, recorded in each item")
+    _add_common(di, cached=False)
+    di.set_defaults(run=_run_dataset_import)
+
+    dsft = dataset_commands.add_parser(
+        "sft", help="fine-tuning data: the writer's candidate closest to each human description",
+        description="For each described moment of a dataset, ask a writer for candidates and keep the one "
+                    "most similar to the human description (multilingual sentence embeddings) as the response "
+                    "of a prompt/response record; with --form preference also the least similar as rejected.")
+    dsft.add_argument("dataset", type=Path, metavar="DATASET", help="a .jsonl file from `videodesc dataset import`")
+    dsft.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the .jsonl file to write")
+    dsft.add_argument("--analysis", type=Path, metavar="OUT",
+                      help="the output folder of `videodesc analyze` for the dataset's video: its shots, facts "
+                           "and keyframes are what the writer describes (without it, only the dialogue)")
+    dsft.add_argument("--form", choices=["sft", "preference"], default="sft",
+                      help="sft: prompt and response (default); preference: prompt, chosen and rejected")
+    _writer_arguments(dsft)
+    _add_common(dsft, cached=False)
+    dsft.set_defaults(run=_run_dataset_sft)
+
+    t = commands.add_parser(
+        "train", help="fine-tune the selector's language model with LoRA",
+        description="Train a LoRA adapter for the selector's language model (Gemma 3 270M by default) on "
+                    "prompt/response records from `videodesc dataset sft`. Writes the adapter into OUT "
+                    "(load it with `videodesc write --selector-adapter OUT`) and resumable checkpoints "
+                    "into OUT/checkpoints.")
+    t.add_argument("data", type=Path, metavar="DATA", help="a .jsonl file of prompt/response records")
+    t.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="the adapter folder to write")
+    t.add_argument("--model-dir", type=Path, metavar="PATH",
+                   help="a local causal language model folder (default: the packaged Gemma 3 270M)")
+    t.add_argument("--epochs", type=float, default=3.0, metavar="N", help="passes over the data (default 3)")
+    t.add_argument("--max-steps", type=int, default=-1, metavar="N", help="stop after N optimiser steps")
+    t.add_argument("--lr", type=float, default=2e-4, metavar="X", help="learning rate (default 2e-4)")
+    t.add_argument("--batch", type=int, default=4, metavar="N", help="records per step (default 4)")
+    t.add_argument("--rank", type=int, default=8, metavar="R", help="LoRA rank (default 8)")
+    t.add_argument("--save-steps", type=int, default=50, metavar="N", help="checkpoint every N steps (default 50)")
+    t.add_argument("--resume", action="store_true", help="carry on from the newest checkpoint in OUT/checkpoints")
+    _add_common(t, cached=False)
+    t.set_defaults(run=_run_train)
+
+    e = commands.add_parser(
+        "evaluate", help="score a script against human descriptions and check it",
+        description="Evaluate SCRIPT (a script.json, or the output folder holding it): BLEU, chrF, ROUGE-L, "
+                    "CIDEr-D and embedding similarity against reference descriptions matched by time, and "
+                    "checks that need no reference (description over speech, density, speaking rate, "
+                    "repetition, style rules, loudness of the described mix). Prints a table.")
+    e.add_argument("script", type=Path, metavar="SCRIPT", help="script.json, or an output folder holding one")
+    e.add_argument("--reference", type=Path, metavar="FILE",
+                   help="human descriptions: a dataset (.jsonl), an SRT/WebVTT file with {...} lines, or a CSV "
+                        "(default: the {...} lines kept in timeline.json, if any)")
+    e.add_argument("--descriptions", action="store_true",
+                   help="read a reference subtitle file without {...} lines as a description track")
+    e.add_argument("--compare", type=Path, metavar="OTHER_SCRIPT",
+                   help="a second script to evaluate against the same references, side by side")
+    # --json names a file here, not the progress format of the other commands: progress stays as bars.
+    e.add_argument("--json", type=Path, dest="json_file", metavar="OUT.json", help="also write the results as JSON")
+    e.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    e.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
+    e.set_defaults(run=_run_evaluate, json=False)
     return parser
 
 
@@ -112,6 +193,17 @@ def _analyze_arguments(a: argparse.ArgumentParser) -> None:
 
 
 def _write_arguments(w: argparse.ArgumentParser) -> None:
+    _writer_arguments(w)
+    w.add_argument("--extended", action="store_true",
+                   help="allow descriptions longer than their slot: write keeps them, marked extended, and "
+                        "render pauses the picture while they are spoken")
+    w.add_argument("--no-fluency", action="store_true",
+                   help="skip the language-model fluency score (faster; style, fit and novelty still count)")
+    w.add_argument("--selector-adapter", "--adapter", dest="adapter", type=Path, metavar="PATH",
+                   help="a LoRA adapter folder for the selector's language model (made by `videodesc train`)")
+
+
+def _writer_arguments(w: argparse.ArgumentParser) -> None:
     w.add_argument("--writer", choices=["template", "openai", "transformers"], default="template",
                    help="template: offline, from the facts (default); openai: an OpenAI-compatible chat "
                         "endpoint; transformers: a local vision-language model folder")
@@ -126,12 +218,6 @@ def _write_arguments(w: argparse.ArgumentParser) -> None:
                    help="openai/transformers: send the facts and dialogue without the keyframe images "
                         "(for text-only models)")
     w.add_argument("--candidates", type=int, default=4, metavar="N", help="candidates asked per slot (default 4)")
-    w.add_argument("--extended", action="store_true",
-                   help="allow descriptions longer than their slot: write keeps them, marked extended, and "
-                        "render pauses the picture while they are spoken")
-    w.add_argument("--no-fluency", action="store_true",
-                   help="skip the language-model fluency score (faster; style, fit and novelty still count)")
-    w.add_argument("--adapter", type=Path, metavar="PATH", help="a LoRA adapter folder for the fluency model")
 
 
 def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
@@ -206,6 +292,83 @@ def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
+def _run_dataset_import(args: argparse.Namespace, reporter: Reporter) -> int:
+    from collections import Counter
+
+    from videodesc.dataset.importers import import_file
+    from videodesc.dataset.jsonl import write_items
+
+    if args.context < 0:
+        raise InputError("--context must not be negative")
+    # Every file is read before anything is written, so a bad one leaves no output behind.
+    items = [item for path in args.files
+             for item in import_file(path, language=args.lang, descriptions_only=args.descriptions,
+                                     context_lines=args.context, video=args.video)]
+    write_items(args.output, items)
+    languages = Counter(item.language for item in items)
+    reporter.info(f"{len(items)} items from {len(args.files)} files ("
+                  + ", ".join(f"{language} {count}" for language, count in languages.most_common())
+                  + f"): {args.output}")
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
+    from videodesc.evaluation.evaluate import evaluate_all
+    from videodesc.evaluation.report import table, write_json
+
+    scripts = [args.script] + ([args.compare] if args.compare else [])
+    references, evaluations = evaluate_all(scripts, args.reference, args.descriptions, reporter)
+    if args.json_file:
+        write_json(args.json_file, references, evaluations)
+    sys.stdout.write(table(references, evaluations))
+    return 0
+
+
+def _run_dataset_sft(args: argparse.Namespace, reporter: Reporter) -> int:
+    from videodesc.dataset import sft
+    from videodesc.dataset.jsonl import read_items
+    from videodesc.workfolder import write_text_atomic
+    from videodesc.write.embed import Embedder
+    from videodesc.writing import load_analysis, make_writer
+
+    items = read_items(args.dataset)
+    options = _writer_options(args)
+    analysis = load_analysis(args.analysis) if args.analysis is not None else None
+    folder = args.analysis if args.analysis is not None else args.output.parent
+    writer = make_writer(options, folder)
+    with reporter.stage("scorers"):
+        embedder = Embedder()
+    with reporter.stage("candidates", total=len(items), unit="items") as progress:
+        result = sft.build(items, writer, embedder, options.candidates, analysis, folder, progress.update)
+    if not result.records:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in result.skipped.items())
+        raise InputError(f"{args.dataset}: the {writer.name} writer gave fewer than two candidates for every item "
+                         f"({reasons}); give --analysis for the video, or use a model writer")
+    write_text_atomic(args.output, "".join(json.dumps(r.as_json(args.form), ensure_ascii=False) + "\n"
+                                           for r in result.records))
+    skipped = "".join(f", {count} skipped: {reason}" for reason, count in result.skipped.items())
+    reporter.info(f"{len(result.records)} {args.form} records from {len(items)} items{skipped}: {args.output}")
+    return 0
+
+
+def _run_train(args: argparse.Namespace, reporter: Reporter) -> int:
+    from videodesc.training import TrainOptions, train
+
+    options = TrainOptions(model_dir=args.model_dir, epochs=args.epochs, max_steps=args.max_steps,
+                           learning_rate=args.lr, batch_size=args.batch, rank=args.rank, alpha=2 * args.rank,
+                           save_steps=args.save_steps, resume=args.resume)
+    with reporter.stage("train", unit="steps") as progress:
+        def on_step(step: int, total: int) -> None:
+            progress.total = total  # known once the data is read
+            progress.update(step)
+
+        result = train(args.data, args.output, options, on_step=on_step)
+    first, last = (result.losses[0], result.losses[-1]) if result.losses else (float("nan"), float("nan"))
+    reporter.info(f"{result.steps} steps on {result.examples} records in {result.seconds:.0f} s, loss {first:.3f} "
+                  f"-> {last:.3f}; adapter: {result.adapter} (videodesc write --selector-adapter {result.adapter})")
+    return 0
+
+
 def _analyze_options(args: argparse.Namespace):
     from videodesc.analyze import AnalyzeOptions
     from videodesc.shots.detect import ShotOptions
@@ -227,15 +390,20 @@ def _analyze_options(args: argparse.Namespace):
 
 def _write_options(args: argparse.Namespace, language: str | None):
     from videodesc.write.select import SelectionSettings
+
+    return dataclasses.replace(_writer_options(args), language=language, fluency=not args.no_fluency,
+                               adapter=args.adapter, selection=SelectionSettings(extended=args.extended))
+
+
+def _writer_options(args: argparse.Namespace):
+    """The writer backend's options alone (what `dataset sft` takes)."""
     from videodesc.writing import WriteOptions
 
     if args.candidates < 1:
         raise InputError("--candidates must be at least 1")
-    return WriteOptions(writer=args.writer, language=language, candidates=args.candidates,
-                        endpoint=args.endpoint, model=args.model, api_key_env=args.api_key_env, vlm=args.vlm,
-                        trust_remote_code=args.trust_remote_code, images=not args.no_images,
-                        fluency=not args.no_fluency, adapter=args.adapter,
-                        selection=SelectionSettings(extended=args.extended))
+    return WriteOptions(writer=args.writer, candidates=args.candidates, endpoint=args.endpoint, model=args.model,
+                        api_key_env=args.api_key_env, vlm=args.vlm, trust_remote_code=args.trust_remote_code,
+                        images=not args.no_images)
 
 
 def _render_options(args: argparse.Namespace):

@@ -16,7 +16,7 @@ and dropping them would run two speakers' lines together.
 Text in braces that does not start with a backslash, e.g. `{민수가 문을 열고 들어온다.}`, is an
 audio description written by a person (the convention of Korean AD subtitle files). Each such
 group becomes a ReferenceDescription with its cue's times and never becomes dialogue; whatever
-else the cue says is still dialogue.
+else the cue says is still dialogue. Utterances and references know the line their cue starts on.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def read_subtitles(path: Path) -> tuple[list[Utterance], list[ReferenceDescripti
     """Read an SRT or WebVTT file into dialogue and reference descriptions, both sorted by start.
 
     Utterances have source "subtitle" and no word timings; cues left empty by markup removal are
-    skipped. References carry the file's name as their source.
+    skipped. References carry the file's name as their source. Both know the line their cue
+    starts on.
 
     Raises:
         InputError: the file is missing, unreadable, not text, empty, not SRT or WebVTT, or has a
@@ -73,7 +74,7 @@ def read_subtitles(path: Path) -> tuple[list[Utterance], list[ReferenceDescripti
     except OSError as exc:
         raise InputError(f"cannot read subtitle file {path} ({exc.strerror or exc})") from exc
     # Both parsers below split lines on "\n" only; old Mac files end lines with a bare "\r".
-    text = re.sub(r"\r\n?", "\n", _decode(data, path))
+    text = re.sub(r"\r\n?", "\n", decode_text(data, f"subtitle file {path}"))
     if not text.strip():
         raise InputError(f"subtitle file {path} is empty")
     if _VTT_HEADER.match(text):
@@ -88,17 +89,26 @@ def read_subtitles(path: Path) -> tuple[list[Utterance], list[ReferenceDescripti
 
     utterances: list[Utterance] = []
     references: list[ReferenceDescription] = []
-    for start, end, raw in cues:
+    for start, end, raw, line in cues:
         dialogue, descriptions = _split_cue(raw)
-        references.extend(ReferenceDescription(start, end, d, source=path.name) for d in descriptions)
+        references.extend(ReferenceDescription(start, end, d, source=path.name, line=line) for d in descriptions)
         if dialogue:
-            utterances.append(Utterance(start, end, dialogue, "subtitle"))
+            utterances.append(Utterance(start, end, dialogue, "subtitle", line=line))
     utterances.sort(key=lambda u: (u.start, u.end))
     references.sort(key=lambda r: (r.start, r.end))
     return utterances, references
 
 
-def _decode(data: bytes, path: Path) -> str:
+def decode_text(data: bytes, what: str) -> str:
+    """Decode a user's text file: UTF-16 with a byte order mark, else UTF-8 (BOM or not), else CP949.
+
+    Args:
+        data: the file's bytes.
+        what: the file as the error message should name it, e.g. "subtitle file a.srt".
+
+    Raises:
+        InputError: no encoding tried yields text.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings: tuple[str, ...] = ("utf-16",)  # the codec reads the BOM and drops it
     else:
@@ -110,10 +120,10 @@ def _decode(data: bytes, path: Path) -> str:
             continue
         if not _CONTROL.search(text):
             return text
-    raise InputError(f"subtitle file {path} is not text in any encoding tried ({', '.join(encodings)})")
+    raise InputError(f"{what} is not text in any encoding tried ({', '.join(encodings)})")
 
 
-def _parse_srt(text: str, path: Path) -> list[tuple[float, float, str]]:
+def _parse_srt(text: str, path: Path) -> list[tuple[float, float, str, int]]:
     try:
         subtitles = list(srt.parse(text))
     except srt.SRTParseError as exc:
@@ -130,19 +140,35 @@ def _parse_srt(text: str, path: Path) -> list[tuple[float, float, str]]:
     except (ValueError, OverflowError) as exc:
         raise InputError(f"subtitle file {path}: bad SRT timestamp ({exc})") from None
     cues = []
-    for position, subtitle in enumerate(subtitles, start=1):
+    for position, (subtitle, line) in enumerate(zip(subtitles, _srt_cue_lines(text), strict=True), start=1):
         # The number written above the cue, when there is one, is what the user can find.
         number = subtitle.index if subtitle.index is not None else position
         start, end = subtitle.start.total_seconds(), subtitle.end.total_seconds()
         if end < start:
-            raise InputError(f"subtitle file {path}, cue {number}: ends before it starts "
+            raise InputError(f"subtitle file {path}, line {line} (cue {number}): ends before it starts "
                              f"({srt.timedelta_to_srt_timestamp(subtitle.start)} --> "
                              f"{srt.timedelta_to_srt_timestamp(subtitle.end)})")
-        cues.append((start, end, subtitle.content))
+        cues.append((start, end, subtitle.content, line))
     return cues
 
 
-def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, str]]:
+def _srt_cue_lines(text: str) -> list[int]:
+    """The line each SRT cue starts on (its number, or its timings when it has no number).
+
+    `srt.parse` walks the text with `srt.SRT_REGEX`, one match per subtitle, but its Subtitle
+    objects do not keep where they were found; the same matches give that position.
+    """
+    lines, line, position = [], 1, 0
+    for match in srt.SRT_REGEX.finditer(text):
+        cue = match.group(0)
+        start = match.start() + len(cue) - len(cue.lstrip())  # the pattern starts by eating blank lines
+        line += text.count("\n", position, start)
+        position = start
+        lines.append(line)
+    return lines
+
+
+def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, str, int]]:
     cues = []
     blocks = _vtt_blocks(text.split("\n"))
     next(blocks)  # the WEBVTT line and its metadata lines (Kind:, Language:, ...)
@@ -166,7 +192,7 @@ def _parse_vtt(text: str, path: Path) -> list[tuple[float, float, str]]:
         start, end = _vtt_seconds(*match.groups()[:4]), _vtt_seconds(*match.groups()[4:])
         if end < start:
             raise InputError(f"{where}: the cue ends before it starts ({timings.strip()!r})")
-        cues.append((start, end, "\n".join(lines[timing_index + 1:])))
+        cues.append((start, end, "\n".join(lines[timing_index + 1:]), line_number))
     return cues
 
 

@@ -75,15 +75,33 @@ def slot_contexts(timeline: Timeline, facts: Facts | None, folder: Path, languag
         indices = sorted(set(slot.shots) or {s.index for s in timeline.shots
                                              if s.start < slot.end and s.end > slot.start})
         for part, part_indices in _parts(slot, [shots[i] for i in indices if i in shots]):
-            if part_indices and part_indices[0] - 1 in shots:
-                part_indices.insert(0, part_indices[0] - 1)
-            views = [ShotView(i, shots[i].start, shots[i].end, [k.path for k in shots[i].keyframes],
-                              by_shot.get(i)) for i in part_indices if i in shots]
-            before = [u for u in timeline.utterances if u.end <= part.start + 1e-6][-DIALOGUE_AROUND:]
-            after = [u for u in timeline.utterances if u.start >= part.end - 1e-6][:DIALOGUE_AROUND]
-            contexts.append(SlotContext(number, part, language, folder, views, before, after, [], characters,
-                                        budget_seconds=part.duration))
+            contexts.append(_context(number, part, part_indices, timeline, by_shot, characters, folder, language))
     return contexts
+
+
+def span_context(timeline: Timeline, facts: Facts | None, folder: Path, language: str, start: float,
+                 end: float) -> SlotContext:
+    """A context for any stretch of the video, e.g. a moment a person described (training data).
+
+    Its slot index is -1: the stretch need not be one of the time line's slots.
+    """
+    by_shot = {shot_facts.shot: shot_facts for shot_facts in facts.shots} if facts else {}
+    characters = {c.id: c for c in facts.characters} if facts else {}
+    indices = [s.index for s in timeline.shots if s.start < end and s.end > start]
+    return _context(-1, Slot(start, end, indices), list(indices), timeline, by_shot, characters, folder, language)
+
+
+def _context(number: int, part: Slot, indices: list[int], timeline: Timeline, by_shot: dict[int, ShotFacts],
+             characters: dict[str, Character], folder: Path, language: str) -> SlotContext:
+    shots = {shot.index: shot for shot in timeline.shots}
+    if indices and indices[0] - 1 in shots:
+        indices.insert(0, indices[0] - 1)
+    views = [ShotView(i, shots[i].start, shots[i].end, [k.path for k in shots[i].keyframes], by_shot.get(i))
+             for i in indices if i in shots]
+    before = [u for u in timeline.utterances if u.end <= part.start + 1e-6][-DIALOGUE_AROUND:]
+    after = [u for u in timeline.utterances if u.start >= part.end - 1e-6][:DIALOGUE_AROUND]
+    return SlotContext(number, part, language, folder, views, before, after, [], characters,
+                       budget_seconds=part.duration)
 
 
 def _parts(slot: Slot, shots: list) -> list[tuple[Slot, list[int]]]:

@@ -162,6 +162,23 @@ def _language(text: str) -> str:
     return "ko" if any("\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for ch in text) else "en"
 
 
+def scoring_prompt(text: str, context: str = "") -> str:
+    """The unscored text a sentence is scored after: the header in the sentence's language and the
+    context (the previous description). Training data uses it as the prompt, so that a LoRA adapter
+    learns exactly the conditional probability the selector reads."""
+    prompt = HEADERS[_language(text)]
+    if context.strip():
+        prompt += " " + " ".join(context.split())
+    return prompt
+
+
+def encode_for_scoring(tokenizer: Any, prompt: str, text: str) -> tuple[list[int], list[int]]:
+    """Token ids of the unscored head (<bos> and `prompt`) and of the scored `text`."""
+    head = [tokenizer.bos_token_id] + tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    body = tokenizer(" " + " ".join(text.split()), add_special_tokens=False)["input_ids"]
+    return head, body
+
+
 class FluencyScorer:
     """Scores how natural a sentence reads, as mean token log-probability under Gemma 3 270M.
 
@@ -214,16 +231,6 @@ class FluencyScorer:
         # Merged weights run as fast as the base model; the adapter stays untouched on disk.
         return peft_model.merge_and_unload()
 
-    def _encode(self, text: str, context: str) -> tuple[list[int], list[int]]:
-        """Token ids of the unscored prefix (<bos>, header, context) and of the scored text."""
-        tok = self.tokenizer
-        prefix = HEADERS[_language(text)]
-        if context.strip():
-            prefix += " " + " ".join(context.split())
-        head = [tok.bos_token_id] + tok(prefix, add_special_tokens=False)["input_ids"]
-        body = tok(" " + " ".join(text.split()), add_special_tokens=False)["input_ids"]
-        return head, body
-
     def score(self, texts: Sequence[str], context: str = "") -> list[float]:
         """Mean log-probability per token of each text, higher is more fluent (typically -2 to -10).
 
@@ -240,7 +247,7 @@ class FluencyScorer:
         for text in texts:
             if not text.strip():
                 raise ValueError("cannot score an empty text")
-        rows = [self._encode(text, context) for text in texts]
+        rows = [encode_for_scoring(self.tokenizer, scoring_prompt(text, context), text) for text in texts]
         scores: list[float] = [math.nan] * len(rows)
         # Batches of similar length waste little on padding.
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
