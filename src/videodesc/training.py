@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from videodesc.dataset.jsonl import read_json_lines
 from videodesc.errors import InputError, ModelError
 from videodesc.workfolder import write_text_atomic
 from videodesc.write.fluency import encode_for_scoring
@@ -64,22 +65,8 @@ class TrainResult:
 def read_examples(path: Path) -> list[tuple[str, str]]:
     """(prompt, response) pairs of a JSON Lines file; one InputError naming file and line otherwise."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"training data {path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 JSON Lines ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"training data {path} cannot be read: {exc.strerror}") from None
     examples = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    for number, record in read_json_lines(path, "training data"):
         response = record.get("response", record.get("chosen")) if isinstance(record, dict) else None
         prompt = record.get("prompt") if isinstance(record, dict) else None
         if not isinstance(prompt, str) or not isinstance(response, str):

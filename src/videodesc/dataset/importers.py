@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from videodesc.errors import InputError
 from videodesc.records import DatasetItem, Utterance
-from videodesc.speech.subtitles import decode_text, read_subtitles
+from videodesc.speech.subtitles import read_subtitles, read_text_file
 
 # A subtitle cue's timings line, `00:01:02,345 --> ...` (SRT) or `01:02.345 --> ...` (WebVTT).
 _CUE_TIMINGS = re.compile(r"^\s*(?:\d+:)?\d+:\d+[,.]\d+\s*-->", re.MULTILINE)
@@ -94,7 +94,7 @@ def import_file(path: Path | str, language: str | None = None, descriptions_only
     if context_lines < 0:
         raise ValueError(f"context_lines must not be negative, got {context_lines}")
     path = Path(path)
-    text = _read_text(path)
+    text = read_text_file(path, str(path))
     if path.suffix.lower() in _SUBTITLE_SUFFIXES or text.startswith("WEBVTT") or _CUE_TIMINGS.search(text):
         descriptions, dialogue = _from_subtitles(path, descriptions_only)
     else:
@@ -121,21 +121,6 @@ def import_file(path: Path | str, language: str | None = None, descriptions_only
             dialogue_before=[u.text for u in before], dialogue_after=[u.text for u in after],
             video=d.video or given_video))
     return items
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path} ({exc.strerror or exc})") from None
-    text = re.sub(r"\r\n?", "\n", decode_text(data, str(path)))
-    if not text.strip():
-        raise InputError(f"{path} is empty")
-    return text
 
 
 def _from_subtitles(path: Path, descriptions_only: bool) -> tuple[list[_Description], list[Utterance]]:

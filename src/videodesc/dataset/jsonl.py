@@ -25,26 +25,37 @@ def write_items(path: Path, items: Iterable[DatasetItem]) -> int:
     return count
 
 
-def read_items(path: Path) -> list[DatasetItem]:
-    """The items of a dataset file; one InputError naming the file and line for anything malformed."""
+def read_json_lines(path: Path, what: str) -> list[tuple[int, object]]:
+    """(line number, parsed value) of each non-blank line of a UTF-8 JSON Lines file.
+
+    Raises InputError naming `what` (missing, unreadable, not UTF-8), or the file and line (not JSON).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"dataset {path} does not exist") from None
+        raise InputError(f"{what} {path} does not exist") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 JSON Lines ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise InputError(f"dataset {path} cannot be read: {exc.strerror}") from None
-    items = []
+        raise InputError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    values = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
         try:
-            data = json.loads(line)
+            values.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not JSON ({exc.msg})") from None
+            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    return values
+
+
+def read_items(path: Path) -> list[DatasetItem]:
+    """The items of a dataset file; one InputError naming the file and line for anything malformed."""
+    path = Path(path)
+    items = []
+    for number, data in read_json_lines(path, "dataset"):
+        where = f"{path}:{number}"
         if not isinstance(data, dict) or data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise InputError(f"{where}: not a dataset item of schema version {SCHEMA_VERSION}")
         try:

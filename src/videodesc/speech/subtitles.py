@@ -53,6 +53,26 @@ _VTT_TIMINGS = re.compile(rf"\s*{_VTT_TIME}\s*-->\s*{_VTT_TIME}(?:\s.*)?")
 _VTT_SKIPPED_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:\s|$)")
 
 
+def read_text_file(path: Path, what: str) -> str:
+    """A user's text file (subtitles, annotations) decoded by `decode_text`, with "\n" line ends.
+
+    Raises InputError naming `what` when it is missing, a folder, unreadable, not text or empty.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} ({exc.strerror or exc})") from None
+    # Parsers split lines on "\n" only; old Mac files end lines with a bare "\r".
+    text = re.sub(r"\r\n?", "\n", decode_text(data, what))
+    if not text.strip():
+        raise InputError(f"{what} is empty")
+    return text
+
+
 def read_subtitles(path: Path) -> tuple[list[Utterance], list[ReferenceDescription]]:
     """Read an SRT or WebVTT file into dialogue and reference descriptions, both sorted by start.
 
@@ -65,18 +85,7 @@ def read_subtitles(path: Path) -> tuple[list[Utterance], list[ReferenceDescripti
             cue with bad timings. The message is one line naming the file.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"subtitle file {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"subtitle file {path} is a folder, not a file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read subtitle file {path} ({exc.strerror or exc})") from exc
-    # Both parsers below split lines on "\n" only; old Mac files end lines with a bare "\r".
-    text = re.sub(r"\r\n?", "\n", decode_text(data, f"subtitle file {path}"))
-    if not text.strip():
-        raise InputError(f"subtitle file {path} is empty")
+    text = read_text_file(path, f"subtitle file {path}")
     if _VTT_HEADER.match(text):
         cues = _parse_vtt(text, path)
     elif path.suffix.lower() == ".vtt":
