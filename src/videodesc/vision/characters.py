@@ -25,3 +25,32 @@ def group_faces(embeddings: Sequence[np.ndarray], threshold: float = SAME_PERSON
                                               threshold)
     numbering: dict[int, int] = {}
     return [numbering.setdefault(label, len(numbering) + 1) for label in labels]
+
+
+def vote_gender(votes: Sequence[tuple[str, float, float]]) -> tuple[str | None, float | None]:
+    """One gender for a person from (gender, confidence, weight) per face.
+
+    Each face's confidence becomes a signed margin (2p - 1: 0 for a coin toss), weighted (bigger,
+    clearer faces count more) and averaged; the winner's confidence is 0.5 plus half the mean
+    margin. So a man read as female at 0.99 once and as male at 0.9 three times comes out male
+    at 0.68: below the floor a writer needs, where a per-shot reading would have flipped.
+    """
+    total = sum(weight for _, _, weight in votes)
+    if not votes or total <= 0:
+        return None, None
+    margin = sum(weight * (2 * confidence - 1) * (1 if gender == "male" else -1)
+                 for gender, confidence, weight in votes) / total
+    return ("male" if margin > 0 else "female"), round(0.5 + abs(margin) / 2, 3)
+
+
+def vote_age(votes: Sequence[tuple[int, float, float]]) -> tuple[int | None, float | None]:
+    """One apparent age from (age, confidence, weight) per face: the weighted median, and the mean confidence."""
+    if not votes:
+        return None, None
+    ordered = sorted(votes)
+    weights = np.array([confidence * weight for _, confidence, weight in ordered])
+    if weights.sum() <= 0:
+        return None, None
+    middle = int(np.searchsorted(np.cumsum(weights), weights.sum() / 2))
+    confidence = float(np.average([c for _, c, _ in ordered], weights=[w for _, _, w in ordered]))
+    return int(ordered[min(middle, len(ordered) - 1)][0]), round(confidence, 3)

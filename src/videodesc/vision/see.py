@@ -16,12 +16,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import Character, Face, Facts, ObjectHint, SceneTag, Shot, ShotFacts, TextLine, Timeline
+from videodesc.records import (Character, Face, Facts, ObjectHint, Person, PersonFact, SceneTag, Shot, ShotFacts,
+                               TextLine, Timeline)
 from videodesc.vision.age_gender import AgeGenderEstimator
-from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces
+from videodesc.vision.body import Body, BodySettings, PoseEstimator
+from videodesc.vision.body import LEFT_SHOULDER as _LEFT_SHOULDER
+from videodesc.vision.body import NOSE as _NOSE
+from videodesc.vision.body import RIGHT_SHOULDER as _RIGHT_SHOULDER
+from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, vote_age, vote_gender
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
+from videodesc.vision.people import hair, observe, shot_scale
 from videodesc.vision.scene import SceneSettings, SceneTagger
 from videodesc.vision.text import TextReader, is_subtitle
 
@@ -36,11 +42,12 @@ class VisionSettings:
     faces: FaceSettings = field(default_factory=FaceSettings)
     objects: ObjectSettings = field(default_factory=ObjectSettings)
     scene: SceneSettings = field(default_factory=SceneSettings)
+    bodies: BodySettings = field(default_factory=BodySettings)
     same_person_distance: float = SAME_PERSON_DISTANCE
 
     def as_key(self) -> dict:
         return {"scope": self.scope, "faces": self.faces.as_key(), "objects": self.objects.as_key(),
-                "scene": self.scene.as_key(), "same_person": self.same_person_distance}
+                "scene": self.scene.as_key(), "bodies": self.bodies.as_key(), "same_person": self.same_person_distance}
 
 
 def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
@@ -69,9 +76,11 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     objects = ObjectDetector(settings.objects)
     reader = TextReader()
     tagger = SceneTagger(settings.scene)
+    poses = PoseEstimator(settings.bodies)
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
+    seen_with: list[tuple[Person, Face]] = []  # bodies whose face was seen: they take its character
 
     def faces_in(image: np.ndarray) -> list:
         return [(detected, expressions.read(image, detected.box),
@@ -85,6 +94,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
         for shot, shot_facts in zip(shots, facts):
             dialogue = [u.text for u in timeline.utterances if u.start < shot.end and u.end > shot.start]
             seen_text: set[str] = set()
+            scales = []
             for keyframe in shot.keyframes:
                 image = cv2.imread(str(keyframe_root / keyframe.path))
                 done += 1
@@ -92,8 +102,11 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     warn(f"keyframe {keyframe.path} cannot be read: shot {shot.index} is described without faces")
                     continue
                 faces_job = face_worker.submit(faces_in, image)
+                detected_objects = objects.detect(image)
                 shot_facts.objects.extend(ObjectHint(keyframe.path, o.label, o.confidence, list(o.box))
-                                          for o in objects.detect(image))
+                                          for o in detected_objects)
+                bodies = poses.estimate(image, [o.box for o in detected_objects if o.label == "person"
+                                                and o.confidence >= settings.bodies.min_person_box])
                 for line in reader.read(image):
                     if line.text in seen_text:  # a sign stays up across keyframes: one fact
                         continue
@@ -103,16 +116,23 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                                                     kind, line.engine))
                 for tag in tagger.tag(image):
                     shot_facts.tags.append(SceneTag(keyframe.path, tag.label, tag.confidence))
+                keyframe_faces = []
                 for detected, expression, age_gender in faces_job.result():
                     face = Face(keyframe=keyframe.path, box=list(detected.box), score=detected.score, character="",
                                 expression=expression.label, expression_confidence=expression.confidence,
                                 age=age_gender.age, age_confidence=age_gender.age_confidence,
                                 gender=age_gender.gender, gender_confidence=age_gender.gender_confidence)
                     shot_facts.faces.append(face)
+                    keyframe_faces.append(face)
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
+                people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects)
+                shot_facts.people.extend(person for person, _ in people)
+                seen_with.extend((person, face) for person, face in people if face is not None)
+                scales.append(shot_scale(image.shape, [face.box[3] for face in keyframe_faces], bodies))
                 if on_progress is not None:
                     on_progress(done)
             shot_facts.tags = _best_per_label(shot_facts.tags)
+            shot_facts.scale, shot_facts.scale_confidence = _shot_scale(scales)
 
     found.sort(key=lambda item: item[0])
     numbers = group_faces([embedding for _, _, embedding, _ in found], settings.same_person_distance)
@@ -129,6 +149,9 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
         quality = face.score * face.box[2]  # a big, clear face represents the person best
         if number not in best_crop or quality > best_crop[number][0]:
             best_crop[number] = (quality, crop)
+    for person, face in seen_with:
+        person.character = face.character
+    _consolidate(characters, [face for _, face, _, _ in found])
     if characters:
         (crop_root / CHARACTER_DIR).mkdir(parents=True, exist_ok=True)
     for number, (_, crop) in best_crop.items():
@@ -136,6 +159,64 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     centroids = {characters[n].id: np.mean(members[n], axis=0).round(5).tolist() for n in characters}
     (crop_root / CENTROIDS).write_text(json.dumps(centroids))
     return Facts(characters=[characters[n] for n in sorted(characters)], shots=facts, analysed=settings.scope)
+
+
+def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], faces: list[Face],
+            detected_objects: list) -> list[tuple[Person, Face | None]]:
+    """Each body with its facts, and the face on it (the one whose box holds the body's nose).
+
+    A body counts only when a second model agrees that a person is there: a face on it, or a
+    person box of the object detector around its shoulders. BlazePose alone took cartoon
+    animals of Big Buck Bunny for people.
+    """
+    objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
+    person_boxes = [o.box for o in detected_objects if o.label == "person"]
+    boxes = [tuple(face.box) for face in faces]
+    people = []
+    for body in bodies:
+        nose_x, nose_y, nose_seen = body.points[_NOSE]
+        face = next((f for f in faces if nose_seen >= 0.5 and f.box[0] - 0.2 * f.box[2] <= nose_x <= f.box[0] + 1.2 * f.box[2]
+                     and f.box[1] - 0.2 * f.box[3] <= nose_y <= f.box[1] + 1.2 * f.box[3]), None)
+        shoulders = body.points[[_LEFT_SHOULDER, _RIGHT_SHOULDER], :2].mean(axis=0)
+        in_person_box = any(x <= shoulders[0] <= x + w and y <= shoulders[1] <= y + h for x, y, w, h in person_boxes)
+        if face is None and not in_person_box:
+            continue
+        facts = observe(body, image, face is not None, boxes, objects_seen)
+        if face is not None:
+            facts += hair(image, tuple(face.box))
+        person = Person(keyframe=keyframe, box=list(body.box), presence=body.presence,
+                        points=[[round(float(x), 1), round(float(y), 1), round(float(v), 2)] for x, y, v in body.points],
+                        facts=[PersonFact(o.kind, o.value, o.confidence) for o in facts])
+        people.append((person, face))
+    return people
+
+
+def _shot_scale(scales: list) -> tuple[str | None, float | None]:
+    """The scale most keyframes of the shot agree on; None when they disagree or none is sure."""
+    values = [s.value for s in scales if s is not None]
+    if not values:
+        return None, None
+    best = max(set(values), key=values.count)
+    if values.count(best) * 2 <= len(scales):  # not a majority of the keyframes
+        return None, None
+    confidences = [s.confidence for s in scales if s is not None and s.value == best]
+    return best, round(float(np.mean(confidences)) * values.count(best) / len(scales), 3)
+
+
+def _consolidate(characters: dict[int, Character], faces: list[Face]) -> None:
+    """Each character's one gender and age, voted over all their faces (bigger and surer faces weigh more)."""
+    by_id = {c.id: c for c in characters.values()}
+    genders: dict[str, list] = {}
+    ages: dict[str, list] = {}
+    for face in faces:
+        weight = max(face.score, 0.1) * face.box[2]
+        if face.gender in ("male", "female") and face.gender_confidence is not None:
+            genders.setdefault(face.character, []).append((face.gender, face.gender_confidence, weight))
+        if face.age is not None and face.age_confidence is not None:
+            ages.setdefault(face.character, []).append((face.age, face.age_confidence, weight))
+    for character_id, character in by_id.items():
+        character.gender, character.gender_confidence = vote_gender(genders.get(character_id, []))
+        character.age, character.age_confidence = vote_age(ages.get(character_id, []))
 
 
 def _best_per_label(tags: list[SceneTag]) -> list[SceneTag]:

@@ -185,7 +185,7 @@ def facts_lines(context: SlotContext, floors: ConfidenceFloors | None = None) ->
         return []
     language = context.language
     labels = _labels(language)
-    facts: ShotFacts = reliable_facts(shot.facts, floors)
+    facts: ShotFacts = reliable_facts(shot.facts, floors, context.characters)
     lines = []
 
     people: dict[str, list[str]] = {}

@@ -90,7 +90,7 @@ class TemplateWriter:
         main = context.main_shot
         if main is None or main.facts is None:
             return []
-        facts = reliable_facts(main.facts, self.floors)
+        facts = reliable_facts(main.facts, self.floors, context.characters)
         people = _people(facts)
         sentences: list[Sentence] = []
         for character_id, face in people.items():

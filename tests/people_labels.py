@@ -1,0 +1,148 @@
+"""Hand labels of the people in real frames, for the precision of the body facts (tests/test_people.py).
+
+Each frame is a real image (a photo that a package ships, a frame of Big Buck Bunny or of the
+narrated clip) or a staged variant of one made by the test: mirrored, cropped to a closer shot,
+turned on its side (the person then lies in the picture), shrunk, or black. Labelled by looking
+at each picture.
+
+Per person: `box` (x0, y0, x1, y1 as fractions of the frame) and, per fact kind, the set of
+values that are true of what the picture shows. A kind left out means the picture does not
+show it (legs out of frame: no posture), so any fact of that kind about that person is wrong.
+`gesture` lists every gesture that is true; a gesture not listed is wrong. Several values may
+be right for one kind (a man in a black suit over a white shirt: black or white).
+`scale` is the frame's shot scale, when one applies.
+"""
+
+from __future__ import annotations
+
+BUS_MAN_COAT = {"box": (0.04, 0.36, 0.27, 0.86), "posture": {"standing"}, "facing": {"camera"},
+                "gesture": {"arms_crossed"}, "clothing": {"beige", "white"}, "hair": {"black", "brown"}}
+BUS_MAN_JACKET = {"box": (0.27, 0.38, 0.44, 0.85), "posture": {"standing"}, "facing": {"camera"},
+                  "gesture": {"hand_at_face"}, "clothing": {"black", "red"}, "hair": {"black", "brown"}}
+BUS_LEFT_EDGE = {"box": (0.0, 0.5, 0.09, 0.85)}  # cut by the frame edge: a coat and an arm
+BUS_RIGHT_EDGE = {"box": (0.82, 0.35, 1.0, 0.82), "posture": {"standing"}, "facing": {"profile", "away"},
+                  "clothing": {"black"}}
+ASTRONAUT = {"box": (0.0, 0.0, 0.72, 1.0), "facing": {"camera"}, "clothing": {"orange"},
+             "hair": {"brown", "blond"}, "gesture": set()}
+CAMERAMAN = {"box": (0.28, 0.08, 0.85, 1.0), "posture": {"standing"}, "facing": {"profile"},
+             "gesture": {"hand_at_face"}, "clothing": {"black"}, "hair": {"black"}}
+ZIDANE = {"box": (0.1, 0.25, 0.65, 1.0), "facing": {"profile"}, "gesture": {"pointing", "arm_outstretched"},
+          "clothing": {"black", "white"}}
+ANCELOTTI = {"box": (0.68, 0.0, 0.95, 1.0), "facing": {"camera"}, "clothing": {"black", "white"},
+             "hair": {"grey", "white"}, "gesture": set()}
+PROFILE_IN_FIELD = {"box": (0.27, 0.25, 0.46, 0.92), "posture": {"standing"}, "facing": {"profile"},
+                    "clothing": {"blue"}, "gesture": set()}
+BEACH_ARMS_OUT = {"box": (0.5, 0.3, 1.0, 1.0), "posture": {"standing"}, "facing": {"camera"},
+                  "gesture": {"arm_outstretched"}, "clothing": {"black"}, "hair": {"brown", "red"}}
+BEACH_BLUE_BACK = {"box": (0.15, 0.45, 0.37, 1.0), "posture": {"standing"}, "facing": {"away"},
+                   "clothing": {"blue"}, "hair": {"red", "brown"}, "gesture": set()}
+BEACH_MAN_BEHIND = {"box": (0.24, 0.38, 0.36, 0.76), "posture": {"standing"}, "facing": {"camera"},
+                    "clothing": {"black", "grey"}, "gesture": set()}
+BEACH_BLONDE = {"box": (0.1, 0.4, 0.23, 1.0), "posture": {"standing"}, "facing": {"camera", "profile"},
+                "clothing": {"brown", "black"}, "hair": {"blond"}}
+SITTING_ON_SAND = {"box": (0.1, 0.25, 0.75, 1.0), "posture": {"sitting"}, "facing": {"camera"},
+                   "clothing": {"black"}, "hair": {"blond"}, "gesture": {"hands_together"}}
+ARMS_FOLDED_BIDEN = {"box": (0.1, 0.08, 0.95, 1.0), "facing": {"camera"}, "gesture": {"arms_crossed"},
+                     "clothing": {"black", "white"}, "hair": {"white", "grey"}}
+ARMS_FOLDED_OBAMA = {"box": (0.2, 0.1, 0.8, 1.0), "facing": {"camera"}, "gesture": {"arms_crossed"},
+                     "clothing": {"black", "white"}, "hair": {"black", "grey"}}
+BALL_OVERHEAD = {"box": (0.05, 0.15, 0.3, 1.0), "posture": {"standing"}, "facing": {"camera"},
+                 "gesture": {"arms_raised", "arm_raised", "hand_at_face"}, "clothing": {"black", "grey"},
+                 "hair": {"black", "brown"}, "holding": {"sports ball"}}
+BALL_BACK = {"box": (0.68, 0.0, 1.0, 1.0), "facing": {"away", "profile"}, "hair": {"black", "brown"}}
+KICKING = {"box": (0.15, 0.2, 0.95, 1.0), "facing": {"camera"}, "gesture": {"arm_outstretched", "arms_raised", "arm_raised"},
+           "clothing": {"red", "blue", "black"}, "hair": {"black", "brown"}, "holding": {"sports ball"}}
+NARRATED_ARMS_UP = {"box": (0.33, 0.1, 0.63, 0.75), "posture": {"standing"}, "facing": {"camera"},
+                    "gesture": {"arms_raised"}, "clothing": {"white", "grey"}}
+
+
+def _mirror(person: dict) -> dict:
+    x0, y0, x1, y1 = person["box"]
+    return {**person, "box": (1 - x1, y0, 1 - x0, y1)}
+
+
+def _crop(person: dict, crop: tuple[float, float, float, float], **changes) -> dict:
+    cx0, cy0, cx1, cy1 = crop
+    x0, y0, x1, y1 = person["box"]
+    w, h = cx1 - cx0, cy1 - cy0
+    box = (max(0.0, (x0 - cx0) / w), max(0.0, (y0 - cy0) / h), min(1.0, (x1 - cx0) / w), min(1.0, (y1 - cy0) / h))
+    return {**{k: v for k, v in person.items() if k not in changes}, **changes, "box": box}
+
+
+def _turned(person: dict) -> dict:
+    """The person turned a quarter clockwise with the picture: lying, whatever they did upright."""
+    x0, y0, x1, y1 = person["box"]
+    turned = {k: v for k, v in person.items() if k not in ("posture", "facing", "gesture")}
+    # Facing is still true of a lying person, but the picture's left-right order no longer tells
+    # it; a hand at the face or folded arms stay what they are; arms "raised" no longer are.
+    gestures = set(person.get("gesture", ())) - {"arms_raised", "arm_raised"}
+    return {**turned, "box": (1 - y1, x0, 1 - y0, x1), "posture": {"lying"}, "gesture": gestures,
+            **({"facing": person["facing"]} if "facing" in person else {})}
+
+
+# name: (source, transform, people, scale). Sources: a file in the samples folder, "narrated@T"
+# or "bbb@T" (a frame at T seconds), "black". Transforms: "", "mirror", "crop:x0,y0,x1,y1",
+# "turn" (a quarter clockwise), "shrink:F".
+FRAMES: dict[str, tuple[str, str, list[dict], set[str]]] = {
+    "bus": ("bus.jpg", "", [BUS_MAN_COAT, BUS_MAN_JACKET, BUS_LEFT_EDGE, BUS_RIGHT_EDGE], {"wide"}),
+    "bus mirrored": ("bus.jpg", "mirror", [_mirror(p) for p in (BUS_MAN_COAT, BUS_MAN_JACKET, BUS_LEFT_EDGE,
+                                                                 BUS_RIGHT_EDGE)], {"wide"}),
+    "bus, two men waist up": ("bus.jpg", "crop:0.0,0.33,0.5,0.66",
+                              [_crop(BUS_MAN_COAT, (0.0, 0.33, 0.5, 0.66), posture=set()),
+                               _crop(BUS_MAN_JACKET, (0.0, 0.33, 0.5, 0.66), posture=set())], {"medium"}),
+    "bus, the man in the coat close": ("bus.jpg", "crop:0.06,0.36,0.26,0.51",
+                                       [{"box": (0.0, 0.0, 1.0, 1.0), "facing": {"camera"}, "hair": {"black", "brown"},
+                                         "clothing": {"beige", "white"}, "gesture": set()}], {"close-up"}),
+    "bus, shrunk to a sixth": ("bus.jpg", "shrink:0.16", [BUS_MAN_COAT, BUS_MAN_JACKET, BUS_LEFT_EDGE,
+                                                           BUS_RIGHT_EDGE], {"wide"}),
+    "bus turned": ("bus.jpg", "turn", [_turned(BUS_MAN_COAT), _turned(BUS_MAN_JACKET), _turned(BUS_LEFT_EDGE),
+                                       _turned(BUS_RIGHT_EDGE)], {"wide"}),
+    "astronaut": ("astronaut.png", "", [ASTRONAUT], {"medium"}),
+    "astronaut mirrored": ("astronaut.png", "mirror", [_mirror(ASTRONAUT)], {"medium"}),
+    "astronaut's face": ("astronaut.png", "crop:0.2,0.0,0.62,0.42",
+                         [{"box": (0.0, 0.0, 1.0, 1.0), "facing": {"camera"}, "hair": {"brown", "blond"},
+                           "gesture": set(), "clothing": {"black", "orange"}}], {"close-up"}),
+    "astronaut turned": ("astronaut.png", "turn", [_turned(ASTRONAUT)], {"medium"}),
+    "cameraman": ("camera.png", "", [CAMERAMAN], {"medium", "wide"}),
+    "cameraman mirrored": ("camera.png", "mirror", [_mirror(CAMERAMAN)], {"medium", "wide"}),
+    "cameraman turned": ("camera.png", "turn", [_turned(CAMERAMAN)], {"medium", "wide"}),
+    "cameraman's head": ("camera.png", "crop:0.45,0.05,0.85,0.45",
+                         [{"box": (0.0, 0.0, 1.0, 1.0), "facing": {"profile"}, "hair": {"black"},
+                           "gesture": {"hand_at_face"}, "clothing": {"black"}}], {"close-up"}),
+    "zidane": ("zidane.jpg", "", [ZIDANE, ANCELOTTI], {"medium"}),
+    "zidane mirrored": ("zidane.jpg", "mirror", [_mirror(ZIDANE), _mirror(ANCELOTTI)], {"medium"}),
+    "ancelotti close": ("zidane.jpg", "crop:0.66,0.0,1.0,0.6",
+                        [{"box": (0.0, 0.0, 0.9, 1.0), "facing": {"camera"}, "hair": {"grey", "white"},
+                          "clothing": {"black", "white"}, "gesture": set()}], {"close-up", "medium"}),
+    "man in a field": ("person.jpg", "", [PROFILE_IN_FIELD], {"wide"}),
+    "man in a field mirrored": ("person.jpg", "mirror", [_mirror(PROFILE_IN_FIELD)], {"wide"}),
+    "beach, arms out": ("cold_water.jpg", "", [BEACH_ARMS_OUT, BEACH_BLUE_BACK, BEACH_MAN_BEHIND, BEACH_BLONDE],
+                        {"medium"}),
+    "beach, arms out, mirrored": ("cold_water.jpg", "mirror", [_mirror(p) for p in (BEACH_ARMS_OUT, BEACH_BLUE_BACK,
+                                                                                     BEACH_MAN_BEHIND, BEACH_BLONDE)],
+                                  {"medium"}),
+    "sitting on the sand": ("anne_helene.jpg", "", [SITTING_ON_SAND], {"medium"}),
+    "sitting on the sand, mirrored": ("anne_helene.jpg", "mirror", [_mirror(SITTING_ON_SAND)], {"medium"}),
+    "arms folded": ("biden.jpg", "", [ARMS_FOLDED_BIDEN], {"medium"}),
+    "arms folded, another man": ("obama3.jpg", "", [ARMS_FOLDED_OBAMA], {"medium"}),
+    "arms folded, mirrored": ("obama3.jpg", "mirror", [_mirror(ARMS_FOLDED_OBAMA)], {"medium"}),
+    "arms folded, turned": ("obama3.jpg", "turn", [_turned(ARMS_FOLDED_OBAMA)], {"medium"}),
+    "ball overhead": ("basketball1.png", "", [BALL_OVERHEAD, BALL_BACK], {"wide", "medium"}),
+    "kicking": ("messi5.jpg", "", [KICKING], {"wide", "medium"}),
+    "coffee": ("coffee.png", "", [], set()),
+    "cat": ("chelsea.png", "", [], set()),
+    "cat mirrored": ("chelsea.png", "mirror", [], set()),
+    "black": ("black", "", [], set()),
+    "narrated, arms raised": ("narrated@12", "", [NARRATED_ARMS_UP], {"wide"}),
+    "narrated, arms raised, mirrored": ("narrated@12", "mirror", [_mirror(NARRATED_ARMS_UP)], {"wide"}),
+    "narrated, book": ("narrated@24", "", [], set()),
+    "narrated, globe": ("narrated@36", "", [{"box": (0.55, 0.0, 1.0, 0.75)}], set()),  # tiny cut-out figures
+    "narrated, logo": ("narrated@153", "", [], set()),
+    "narrated, credits": ("narrated@170", "", [], set()),
+    "bbb, three animals": ("bbb@120", "", [], set()),
+    "bbb, meadow": ("bbb@60", "", [], set()),
+    "bbb, flying squirrel": ("bbb@400", "", [], set()),
+    "bbb, bunny": ("bbb@480", "", [], set()),
+    "bbb, tree": ("bbb@30", "", [], set()),
+    "bbb, credits": ("bbb@560", "", [], set()),
+}
