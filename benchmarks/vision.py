@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from videodesc.vision.age_gender import AgeGenderEstimator
+    from videodesc.vision.body import PoseEstimator
     from videodesc.vision.emotion import ExpressionReader
     from videodesc.vision.faces import FaceDetector
     from videodesc.vision.objects import ObjectDetector
@@ -51,16 +52,18 @@ def main() -> None:
     from videodesc.vision.text import TextReader
 
     faces, expressions, ages, objects = FaceDetector(), ExpressionReader(), AgeGenderEstimator(), ObjectDetector()
-    text, scene = TextReader(), SceneTagger()
+    text, scene, poses = TextReader(), SceneTagger(), PoseEstimator()
     print("| keyframes | count | faces found | face detect + embed ms | expression ms/face | age+gender ms/face "
-          "| objects ms | text lines | text ms | scene tags ms | total ms/keyframe |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| objects ms | bodies found | bodies ms | text lines | text ms | scene tags ms | total ms/keyframe |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, where in CLIPS.items():
             images = [cv2.imread(str(p)) for p in keyframes(where(args.samples), args.seconds, Path(tmp))]
             faces.detect(images[0]), objects.detect(images[0]), text.read(images[0]), scene.tag(images[0])  # warm-up
-            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "text": 0.0, "scene": 0.0}
-            face_count = line_count = 0
+            poses.estimate(images[0])
+            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "bodies": 0.0, "text": 0.0,
+                     "scene": 0.0}
+            face_count = line_count = body_count = 0
             for image in images:
                 t = time.perf_counter()
                 found = faces.detect(image)
@@ -74,8 +77,12 @@ def main() -> None:
                     spent["age"] += time.perf_counter() - t
                 face_count += len(found)
                 t = time.perf_counter()
-                objects.detect(image)
+                found_objects = objects.detect(image)
                 spent["objects"] += time.perf_counter() - t
+                t = time.perf_counter()
+                body_count += len(poses.estimate(image, [o.box for o in found_objects if o.label == "person"
+                                                         and o.confidence >= poses.settings.min_person_box]))
+                spent["bodies"] += time.perf_counter() - t
                 t = time.perf_counter()
                 line_count += len(text.read(image))
                 spent["text"] += time.perf_counter() - t
@@ -85,7 +92,7 @@ def main() -> None:
             n = len(images)
             per_face = lambda key: 1000 * spent[key] / face_count if face_count else 0.0
             print(f"| {name} | {n} | {face_count} | {1000 * spent['faces'] / n:.0f} | {per_face('expression'):.1f} "
-                  f"| {per_face('age'):.1f} | {1000 * spent['objects'] / n:.0f} | {line_count} | {1000 * spent['text'] / n:.0f} "
+                  f"| {per_face('age'):.1f} | {1000 * spent['objects'] / n:.0f} | {body_count} | {1000 * spent['bodies'] / n:.0f} | {line_count} | {1000 * spent['text'] / n:.0f} "
                   f"| {1000 * spent['scene'] / n:.0f} "
                   f"| {1000 * sum(spent.values()) / n:.0f} |",
                   flush=True)

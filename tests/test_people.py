@@ -148,3 +148,25 @@ def test_no_facts_on_black_tiny_or_cut_frames(models, samples):
     edge = cv2.imread(str(samples / "astronaut.png"))[:, :90].copy()
     people, _ = sure_facts(edge, models)
     assert all(fact.kind in ("clothing", "hair") for person in people for fact in person.facts)
+
+
+def test_the_face_mesh_reads_a_smile_and_a_tilted_head_and_nothing_on_a_plain_face(samples):
+    from videodesc.vision.emotion import ExpressionReader
+    from videodesc.vision.face_mesh import FaceMesh
+
+    faces, meshes, expressions = FaceDetector(), FaceMesh(), ExpressionReader()
+
+    def shown(image):
+        (face,) = faces.detect(image)[:1]
+        expression = expressions.read(image, face.box)
+        return {o.value for o in meshes.observe(image, face.box, face.landmarks, expression.label,
+                                                expression.confidence) if o.confidence >= 0.75}
+
+    astronaut = cv2.imread(str(samples / "astronaut.png"))
+    assert shown(astronaut) == {"smiling"}
+    # The same photo turned 25 degrees about her face: the head is now tilted in the picture.
+    turn = cv2.getRotationMatrix2D((220, 120), 25, 1.0)
+    tilted = cv2.warpAffine(astronaut, turn, (512, 512), borderMode=cv2.BORDER_REFLECT)
+    assert "head_tilted" in shown(tilted)
+    # A man with a straight face, looking at the camera: nothing to say.
+    assert shown(cv2.imread(str(samples / "biden.jpg"))) == set()

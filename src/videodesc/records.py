@@ -137,6 +137,22 @@ class Timeline:
 
 
 @dataclass
+class PersonFact:
+    """One thing a person's body shows, and how sure the rule that found it is (0-1).
+
+    kind and value: posture (standing, sitting, lying); facing (camera, profile, away); gesture
+    (arms_raised, arm_raised, arms_crossed, hands_together, pointing, arm_outstretched,
+    hand_at_face, hand_at_mouth); holding (a COCO object label); clothing (a colour of the top,
+    a key of vision/colours.NAMES); hair (black, brown, blond, grey, white, red). On a face, from
+    the face mesh: head (head_tilted, head_turned); eyes (eyes_closed); mouth (mouth_open, smiling).
+    """
+
+    kind: str
+    value: str
+    confidence: float
+
+
+@dataclass
 class Face:
     """One face on one keyframe, with what the models read from it and how sure they were."""
 
@@ -150,6 +166,7 @@ class Face:
     age_confidence: float | None = None
     gender: str | None = None
     gender_confidence: float | None = None
+    facts: list[PersonFact] = field(default_factory=list)  # what the face mesh shows: head, eyes, mouth
 
 
 @dataclass
@@ -199,21 +216,6 @@ class SceneTag:
     keyframe: str
     label: str  # ImageNet class name, e.g. "espresso", "tabby cat", "suit"
     confidence: float  # softmax probability
-
-
-@dataclass
-class PersonFact:
-    """One thing a person's body shows, and how sure the rule that found it is (0-1).
-
-    kind and value: posture (standing, sitting, lying); facing (camera, profile, away); gesture
-    (arms_raised, arm_raised, arms_crossed, hands_together, pointing, arm_outstretched,
-    hand_at_face, hand_at_mouth); holding (a COCO object label); clothing (a colour of the top,
-    a key of vision/colours.NAMES); hair (black, brown, blond, grey, white, red).
-    """
-
-    kind: str
-    value: str
-    confidence: float
 
 
 @dataclass

@@ -366,6 +366,7 @@ def _face_item(face: Face, names: dict[str, str], times: dict[str, float]) -> st
         details.append(f"age {face.age}{_confidence(face.age_confidence)}")
     if face.gender:
         details.append(f"{face.gender}{_confidence(face.gender_confidence)}")
+    details += [f"{fact.value.replace('_', ' ')}{_confidence(fact.confidence)}" for fact in face.facts]
     time = times.get(face.keyframe)
     at = f'<span class="time">{format_time(time)}</span> ' if time is not None else ""
     return f"{at}{link}" + (": " + escape(", ".join(details)) if details else "")

@@ -58,6 +58,8 @@ def dominant_colour(bgr_pixels: np.ndarray, min_pixels: int = 150) -> NamedColou
     pixels = np.asarray(bgr_pixels, np.uint8).reshape(-1, 3)
     if len(pixels) < min_pixels:
         return None
+    if len(pixels) > 4000:  # a share is as well measured on a few thousand pixels, at a fraction of the cost
+        pixels = pixels[::len(pixels) // 4000 + 1]
     names, counts = np.unique(pixel_names(pixels).astype(str), return_counts=True)
     best = int(np.argmax(counts))
     return NamedColour(str(names[best]), round(float(counts[best] / counts.sum()), 3))

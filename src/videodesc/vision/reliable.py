@@ -58,6 +58,7 @@ def reliable_facts(shot: ShotFacts, floors: ConfidenceFloors | None = None,
             face = dataclasses.replace(face, age=character.age, age_confidence=character.age_confidence)
         faces.append(dataclasses.replace(
             face,
+            facts=[fact for fact in face.facts if fact.confidence >= floors.person],
             expression=_sure(face.expression, face.expression_confidence, floors.expression),
             age=_sure(face.age, face.age_confidence, floors.age),
             gender=_sure(face.gender, face.gender_confidence, floors.gender)))

@@ -25,6 +25,7 @@ from videodesc.vision.body import NOSE as _NOSE
 from videodesc.vision.body import RIGHT_SHOULDER as _RIGHT_SHOULDER
 from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, vote_age, vote_gender
 from videodesc.vision.emotion import ExpressionReader
+from videodesc.vision.face_mesh import FaceMesh
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
 from videodesc.vision.people import hair, observe, shot_scale
@@ -77,14 +78,19 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     reader = TextReader()
     tagger = SceneTagger(settings.scene)
     poses = PoseEstimator(settings.bodies)
+    meshes = FaceMesh()
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
     seen_with: list[tuple[Person, Face]] = []  # bodies whose face was seen: they take its character
 
     def faces_in(image: np.ndarray) -> list:
-        return [(detected, expressions.read(image, detected.box),
-                 ages.estimate(image, detected.box, detected.landmarks)) for detected in detector.detect(image)]
+        found = []
+        for detected in detector.detect(image):
+            expression = expressions.read(image, detected.box)
+            shown = meshes.observe(image, detected.box, detected.landmarks, expression.label, expression.confidence)
+            found.append((detected, expression, ages.estimate(image, detected.box, detected.landmarks), shown))
+        return found
 
     done = 0
     # Faces (dlib, one core) run in a worker thread while objects, text and scene tags (onnxruntime,
@@ -117,11 +123,12 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 for tag in tagger.tag(image):
                     shot_facts.tags.append(SceneTag(keyframe.path, tag.label, tag.confidence))
                 keyframe_faces = []
-                for detected, expression, age_gender in faces_job.result():
+                for detected, expression, age_gender, shown in faces_job.result():
                     face = Face(keyframe=keyframe.path, box=list(detected.box), score=detected.score, character="",
                                 expression=expression.label, expression_confidence=expression.confidence,
                                 age=age_gender.age, age_confidence=age_gender.age_confidence,
-                                gender=age_gender.gender, gender_confidence=age_gender.gender_confidence)
+                                gender=age_gender.gender, gender_confidence=age_gender.gender_confidence,
+                                facts=[PersonFact(o.kind, o.value, o.confidence) for o in shown])
                     shot_facts.faces.append(face)
                     keyframe_faces.append(face)
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
