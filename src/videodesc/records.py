@@ -53,11 +53,24 @@ class Keyframe:
 
 
 @dataclass
+class CameraMove:
+    """The camera panning, tilting or zooming for a stretch of a shot (global motion of the picture)."""
+
+    start: float
+    end: float
+    kind: Literal["pan", "tilt", "zoom"]
+    direction: Literal["left", "right", "up", "down", "in", "out"]  # the camera's, not the picture's
+    amount: float  # pan and tilt: frame widths travelled; zoom: relative change of size (0.3: 30% closer)
+    confidence: float  # share of tracked points the motion explains
+
+
+@dataclass
 class Shot:
     index: int
     start: float
     end: float
     keyframes: list[Keyframe] = field(default_factory=list)
+    camera: list[CameraMove] = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -62,6 +62,7 @@ ul.warnings li { color: #9a4a00; }
 .tl-utt { background: rgba(70, 110, 200, .55); }
 .tl-slot { background: #f2b300; outline: 1px solid #b58500; }
 .tl-ref { background: rgba(40, 160, 90, .6); }
+.tl-camera { background: rgba(130, 60, 200, .7); }
 .sheet { display: flex; flex-direction: column; gap: .8em; }
 .card { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: .6em .8em; }
 .card:target { outline: 3px solid #f2b300; }
@@ -207,6 +208,10 @@ def _timeline_lanes(timeline: Timeline, scale: float) -> list[tuple[str, str]]:
     slots = [_box("tl-slot", slot.start, slot.end, scale, f"Slot {_span_text(slot)} ({slot.duration:.1f} s)")
              for slot in timeline.slots]
     lanes = [("Shots", shots), ("Speech", speech), ("Dialogue", utterances), ("Slots", slots)]
+    moves = [move for shot in timeline.shots for move in shot.camera]
+    if moves:
+        lanes.append(("Camera", [_box("tl-camera", m.start, m.end, scale,
+                                      f"{m.kind} {m.direction} {_span_text(m)} ({m.amount:.2f})") for m in moves]))
     if timeline.references:
         lanes.append(("References", [
             _box("tl-ref", ref.start, ref.end, scale, f"{_span_text(ref)} [{ref.source}]\n{ref.text}")

@@ -26,6 +26,7 @@ from scenedetect.detectors import ContentDetector
 
 from videodesc.errors import InputError
 from videodesc.records import Keyframe, Media, Shot
+from videodesc.shots.camera import MotionStep, MotionTracker, camera_moves
 
 ANALYSIS_WIDTH = 256  # PySceneDetect's own downscale target for its detectors
 KEYFRAME_MAX_WIDTH = 1280  # bigger frames cost disk and vision time without helping
@@ -65,6 +66,7 @@ class ScanResult:
     cuts: list[float]
     end: float
     candidates: list[_Candidate] = field(default_factory=list)
+    motion: list[MotionStep] = field(default_factory=list)
 
 
 def keyframe_size(width: int, height: int) -> tuple[int, int]:
@@ -106,6 +108,7 @@ def scan(path: Path, media: Media, options: ShotOptions,
         fps = media.fps or 25.0
         detector = ContentDetector(threshold=options.threshold, min_scene_len=options.min_shot_length)
         result = ScanResult(cuts=[], end=0.0)
+        motion = MotionTracker()
         bucket: _Bucket | None = None
         last_time = -1.0
         last_duration = 1.0 / fps
@@ -140,6 +143,7 @@ def scan(path: Path, media: Media, options: ShotOptions,
                 # pinned); computing it again would double the cost of the pass.
                 score = detector._frame_score or 0.0
                 grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+                motion.feed(grey, time, cut=score >= options.threshold)
                 quality, sharpness = _frame_quality(grey, score, options.threshold)
                 if bucket is None or score >= options.threshold or time - bucket.start >= options.bucket_seconds:
                     close(bucket)
@@ -156,6 +160,7 @@ def scan(path: Path, media: Media, options: ShotOptions,
             result.cuts.append(cut.seconds - media.start_time)
     if last_time < 0:
         raise InputError(f"{path}: no decodable video frames")
+    result.motion = motion.steps
     result.end = min(media.duration, last_time + last_duration)
     result.cuts = sorted(c for c in set(result.cuts) if 0 < c < result.end)
     return result
@@ -204,6 +209,7 @@ def detect_shots(path: Path, media: Media, out: Path, keyframe_dir: str, options
     result = scan(path, media, options, on_progress)
     shots = shots_from_cuts(result.cuts, result.end)
     for shot in shots:
+        shot.camera = camera_moves(result.motion, shot.start, shot.end)
         for n, candidate in enumerate(choose_keyframes(shot, result.candidates, options.max_keyframes), 1):
             rel = f"{keyframe_dir}/shot{shot.index:04d}_{n}.jpg"
             (out / rel).write_bytes(candidate.jpeg)
