@@ -245,3 +245,15 @@ def test_the_writer_sees_the_characters_voted_gender_not_the_faces_own():
     assert (face.gender, face.age) == ("male", 41)
     unsure = Character("person-1", {"en": "Person 1"}, 4, 0.0, "c.jpg", gender="male", gender_confidence=0.6)
     assert reliable_facts(shot, characters={"person-1": unsure}).faces[0].gender is None
+
+
+def test_a_street_shot_is_outdoors_in_daylight_in_the_facts(samples, tmp_path):
+    video = tmp_path / "street.mp4"
+    ffmpeg("-loop", "1", "-t", "2", "-i", str(samples / "bus.jpg"), "-vf", "scale=540:720,fps=25", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(video))
+    out = tmp_path / "out"
+    assert analyze(video, out).returncode == 0
+    (shot,) = load_facts((out / "facts.json").read_text()).shots
+    said = {fact.kind: fact.value for fact in shot.place}
+    assert said.get("setting") == "outdoor" and said.get("light") == "day"
+    assert "Place and light" in (out / "report.html").read_text()

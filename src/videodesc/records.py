@@ -244,6 +244,19 @@ class Person:
 
 
 @dataclass
+class PlaceFact:
+    """Where a shot is, read from the whole picture (vision/place.py): one kind of fact, when sure.
+
+    kind: place (a place word's key: "restaurant", "shore", "road", ...), setting (indoor,
+    outdoor) or light (day, night).
+    """
+
+    kind: str
+    value: str
+    confidence: float
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
@@ -253,6 +266,7 @@ class ShotFacts:
     people: list[Person] = field(default_factory=list)
     scale: str | None = None  # close-up, medium or wide, from the main person's size
     scale_confidence: float | None = None
+    place: list[PlaceFact] = field(default_factory=list)  # at most one per kind, agreed over the keyframes
 
 
 @dataclass

@@ -404,6 +404,8 @@ def _seen(shot: Shot, shot_facts: ShotFacts | None, names: dict[str, str]) -> st
         ("People", [_person_item(person, names, times) for person in shot_facts.people], "No bodies."),
         ("Shot scale", [escape(f"{shot_facts.scale}{_confidence(shot_facts.scale_confidence)}")]
          if shot_facts.scale else [], "Not sure."),
+        ("Place and light", [escape(f"{fact.kind}: {fact.value}{_confidence(fact.confidence)}") for fact in shot_facts.place],
+         "Not sure."),
         ("Objects", _object_items(shot_facts.objects), "No objects."),
         ("Scene", _tag_items(shot_facts.tags), "No scene tags."),
     ]

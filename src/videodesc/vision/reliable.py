@@ -73,7 +73,8 @@ def reliable_facts(shot: ShotFacts, floors: ConfidenceFloors | None = None,
         tags=[tag for tag in shot.tags if tag.confidence >= floors.tags],
         people=people,
         scale=shot.scale if sure_scale else None,
-        scale_confidence=shot.scale_confidence if sure_scale else None)
+        scale_confidence=shot.scale_confidence if sure_scale else None,
+        place=list(shot.place))  # vision/place.py says a place, setting or light only when sure
 
 
 def _sure(value, confidence: float | None, floor: float):

@@ -130,6 +130,20 @@ class SceneTagger:
 
     def tag(self, image_bgr: np.ndarray) -> list[Tag]:
         """The top classes above the confidence floor, most likely first."""
+        return self.tags_from(self.probabilities(image_bgr))
+
+    def tags_from(self, probabilities: np.ndarray) -> list[Tag]:
+        """The top classes of a probability vector from `probabilities`, above the confidence floor."""
+        best = np.argsort(probabilities)[::-1][:self.settings.top]
+        return [Tag(self.labels[i], round(float(probabilities[i]), 3)) for i in best
+                if probabilities[i] >= self.settings.min_confidence]
+
+    def probabilities(self, image_bgr: np.ndarray) -> np.ndarray:
+        """The softmax over all 1000 classes, in `class_names()` order (float32, sums to 1).
+
+        One network pass gives both the tags and this vector, so callers that need more than the top
+        classes (the place reader sums many of them) get it without a second pass.
+        """
         height, width = image_bgr.shape[:2]
         scale = _SHORT_SIDE / min(height, width)
         size = (max(_SHORT_SIDE, round(width * scale)), max(_SHORT_SIDE, round(height * scale)))
@@ -137,7 +151,4 @@ class SceneTagger:
         pixels = ((rgb.astype(np.float32) / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)[None]
         with self._torch.inference_mode():
             logits = self._net(self._torch.from_numpy(np.ascontiguousarray(pixels)))
-        probabilities = self._torch.softmax(logits[0], 0).numpy()
-        best = np.argsort(probabilities)[::-1][:self.settings.top]
-        return [Tag(self.labels[i], round(float(probabilities[i]), 3)) for i in best
-                if probabilities[i] >= self.settings.min_confidence]
+        return self._torch.softmax(logits[0], 0).numpy()

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import (Character, Face, Facts, ObjectHint, Person, PersonFact, SceneTag, Shot, ShotFacts,
-                               TextLine, Timeline)
+from videodesc.records import (Character, Face, Facts, ObjectHint, Person, PersonFact, PlaceFact, SceneTag, Shot,
+                               ShotFacts, TextLine, Timeline)
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.body import Body, BodySettings, PoseEstimator
 from videodesc.vision.body import LEFT_SHOULDER as _LEFT_SHOULDER
@@ -29,6 +29,7 @@ from videodesc.vision.face_mesh import FaceMesh
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
 from videodesc.vision.people import hair, observe, shot_scale
+from videodesc.vision.place import read_place
 from videodesc.vision.scene import SceneSettings, SceneTagger
 from videodesc.vision.text import TextReader, is_subtitle
 
@@ -101,6 +102,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
             dialogue = [u.text for u in timeline.utterances if u.start < shot.end and u.end > shot.start]
             seen_text: set[str] = set()
             scales = []
+            places: list[PlaceFact] = []
             for keyframe in shot.keyframes:
                 image = cv2.imread(str(keyframe_root / keyframe.path))
                 done += 1
@@ -120,8 +122,16 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     kind = "subtitle" if is_subtitle(line, image.shape[0], dialogue) else "scene"
                     shot_facts.text.append(TextLine(keyframe.path, line.text, line.confidence, list(line.box),
                                                     kind, line.engine))
-                for tag in tagger.tag(image):
+                probabilities = tagger.probabilities(image)
+                for tag in tagger.tags_from(probabilities):
                     shot_facts.tags.append(SceneTag(keyframe.path, tag.label, tag.confidence))
+                reading = read_place(image, probabilities)
+                places += [PlaceFact(kind, value, confidence) for kind, value, confidence in (
+                    ("place", reading.place.key if reading.place else None, reading.place.confidence if reading.place else 0),
+                    ("setting", reading.setting.value if reading.setting else None,
+                     reading.setting.confidence if reading.setting else 0),
+                    ("light", reading.light.value if reading.light else None, reading.light.confidence if reading.light else 0),
+                ) if value is not None]
                 keyframe_faces = []
                 for detected, expression, age_gender, shown in faces_job.result():
                     face = Face(keyframe=keyframe.path, box=list(detected.box), score=detected.score, character="",
@@ -140,6 +150,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     on_progress(done)
             shot_facts.tags = _best_per_label(shot_facts.tags)
             shot_facts.scale, shot_facts.scale_confidence = _shot_scale(scales)
+            shot_facts.place = _agreed_place(places)
 
     found.sort(key=lambda item: item[0])
     numbers = group_faces([embedding for _, _, embedding, _ in found], settings.same_person_distance)
@@ -208,6 +219,22 @@ def _shot_scale(scales: list) -> tuple[str | None, float | None]:
         return None, None
     confidences = [s.confidence for s in scales if s is not None and s.value == best]
     return best, round(float(np.mean(confidences)) * values.count(best) / len(scales), 3)
+
+
+def _agreed_place(found: list[PlaceFact]) -> list[PlaceFact]:
+    """Per kind, the value the keyframes back most, unless another has half as much backing (they disagree)."""
+    agreed = []
+    for kind in ("place", "setting", "light"):
+        backing: dict[str, list[float]] = {}
+        for fact in found:
+            if fact.kind == kind:
+                backing.setdefault(fact.value, []).append(fact.confidence)
+        ranked = sorted(backing.items(), key=lambda item: -sum(item[1]))
+        if not ranked or (len(ranked) > 1 and sum(ranked[1][1]) >= 0.5 * sum(ranked[0][1])):
+            continue
+        value, confidences = ranked[0]
+        agreed.append(PlaceFact(kind, value, round(max(confidences), 3)))
+    return agreed
 
 
 def _consolidate(characters: dict[int, Character], faces: list[Face]) -> None:
