@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from videodesc.vision.text import TextReader, is_subtitle
+from conftest import NARRATED_CLIP, ffmpeg
+from videodesc.vision.text import TextReader, is_subtitle, tidy
 
 FONT = "/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf"
 
@@ -69,3 +70,60 @@ def test_a_subtitle_matching_dialogue_is_told_from_a_sign(samples, reader):
     assert kinds == [False, True]
     # The same bottom line is scene text when nobody says it.
     assert not is_subtitle(lines[1], image.shape[0], ["다른 대사"])
+
+
+def clip_frame(tmp_path, seconds: float) -> np.ndarray:
+    """One frame of the narrated Creative Commons clip (480x352), taken by ffmpeg."""
+    frame = tmp_path / f"at_{seconds}.png"
+    ffmpeg("-ss", str(seconds), "-i", str(NARRATED_CLIP), "-frames:v", "1", str(frame))
+    return cv2.imread(str(frame))
+
+
+def test_the_narrated_clips_end_card_reads_the_end(reader, tmp_path):
+    # PP-OCR's recogniser reads the card as "THEEND"; the space comes back from its own evidence.
+    assert [line.text for line in reader.read(clip_frame(tmp_path, 152.6))] == ["THE END"]
+    # The credits, in another face and size: "of thePublic Domain" before.
+    assert [line.text for line in reader.read(clip_frame(tmp_path, 173.5))] == [
+        "VERY SPECIAL THANKS", "Center for the Study", "of the Public Domain", "law.duke.edu/cspd"]
+
+
+def test_words_keep_their_spaces_and_a_word_is_not_split(samples, reader):
+    # After a lone "I" the recogniser drops the space ("ILOVE YOU", "IAM LEGEND").
+    for text, photo in (("I LOVE YOU", "astronaut.png"), ("I AM LEGEND", "chelsea.png"),
+                        ("OPEN LATE", "coffee.png"), ("NO PARKING HERE", "camera.png"),
+                        ("INFORMATION", "astronaut.png")):
+        lines = reader.read(render(samples / photo, [(text, (100, 200), 60, True)]))
+        assert [line.text for line in lines] == [text]
+
+
+def test_logos_and_icons_are_not_read_as_text_but_short_signs_are(samples, reader, tmp_path):
+    # The narrated clip's Creative Commons logo (Tesseract: "cc") and film and pen icons ("Jd").
+    for seconds in (1.5, 85.5):
+        assert reader.read(clip_frame(tmp_path, seconds)) == []
+    for text, size in (("EXIT", 60), ("3", 60), ("B1", 60), ("No", 60), ("출구", 90)):
+        lines = reader.read(render(samples / "coffee.png", [(text, (300, 200), size, True)]))
+        assert [line.text for line in lines] == [text]
+
+
+def test_fragments_are_dropped_and_words_around_marks_kept():
+    assert tidy("@ㄱ", "tesseract", 0.9) == ""  # a lone jamo with a symbol
+    assert tidy("버티대ㅁ", "tesseract", 0.9) == ""  # Hangul with a jamo glued on is not Korean
+    assert tidy("re", "ppocr", 0.99) == ""  # a lowercase piece of a word
+    assert tidy("C", "ppocr", 0.99) == ""
+    assert tidy("A |", "tesseract", 0.82) == ""
+    assert tidy("CC)", "tesseract", 0.76) == ""  # Tesseract's guess at a logo
+    assert tidy("ㅋㅋㅋ", "tesseract", 0.9) == "ㅋㅋㅋ"
+    assert tidy("3", "ppocr", 0.99) == "3"
+    assert tidy("WC", "tesseract", 0.96) == "WC"
+    assert tidy("문", "tesseract", 0.92) == "문"
+    assert tidy("ANIMATION + DESIGN", "ppocr", 0.95) == "ANIMATION + DESIGN"
+    assert tidy("© For any reuse", "tesseract", 0.9) == "For any reuse"
+
+
+def test_a_version_number_is_not_read_as_part_of_a_word(samples, reader):
+    # A licence name printed tight against its version: the reading holds the word and the number.
+    lines = reader.read(render(samples / "coffee.png", [("ATTRIBUTION2.5", (100, 200), 60, True)]))
+    assert [line.text for line in lines] == ["ATTRIBUTION 2.5"]
+    assert tidy("Attribution-ShareAlike2.5Generic", "ppocr", 0.97) == "Attribution-ShareAlike 2.5 Generic"
+    for kept in ("CC BY-SA 3.0", "v1.0", "LSR1.com", "H.264"):
+        assert tidy(kept, "ppocr", 0.97) == kept

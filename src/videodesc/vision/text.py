@@ -5,6 +5,10 @@ dependencies: it declares the GUI OpenCV). Each line is read by PP-OCR's recogni
 Latin script only; a confident Latin reading is kept, any other line goes to Tesseract's Korean
 + English model (Debian `tesseract-ocr-kor`, through `tesserocr`) in single-line mode, read
 both as it is and inverted (light-on-dark text), keeping the more confident reading.
+
+What reaches the writer is tidied: spaces the Latin recogniser dropped are put back from its own
+evidence, a version number glued to a word is set apart, and fragments that no describer would
+read aloud (a lone letter, stray symbols, a jamo, Tesseract's guesses at a logo) are dropped.
 """
 
 from __future__ import annotations
@@ -31,6 +35,24 @@ DETECT_SHORT_SIDE = 544
 # Bunny's end credits, and a describer reads none of them aloud. The tallest lines (titles,
 # signs, headlines) are read.
 MAX_LINES = 8
+# PP-OCR's recogniser (trained mostly on Chinese, where lines have no spaces) often writes no space
+# between two words ("THEEND", "Allowmodifications") yet still gives the space some probability on
+# the blank steps between the two letters. On the narrated clip and on 1,650 letter pairs of words
+# rendered on photos, pairs inside a word stayed below 0.01, while missing spaces went 0.02-0.48.
+SPACE_EVIDENCE = 0.02
+# A short reading from Tesseract is a line the Latin recogniser turned down; in the narrated clip
+# (a frame a second) all 57 of them (logos and icons read as "cc", "00", "8", "Jd", "=a") were
+# noise, the surest at 0.94, while a real "WC" sign came out at 0.96.
+SHORT_TESSERACT_MIN_CONFIDENCE = 0.95
+_JAMO = re.compile(r"[\u1100-\u11ff\u3131-\u318e]")
+_LAUGHTER = re.compile(r"^([ㅋㅎㅠㅜ])\1+$")  # ㅋㅋ, ㅠㅠ: the one place jamo are written alone
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# A version number run into the word before it ("ATTRIBUTION2.5", "ShareAlike2.5") or after it
+# ("2.5Generic"). A lone "v" before the number is the version mark itself ("v1.0") and stays.
+_GLUED_VERSION_BEFORE = re.compile(r"(?<=[A-Za-z]{2})(?=\d+\.\d)")
+_GLUED_VERSION_AFTER = re.compile(r"(?<=\d\.\d)(?=[A-Z][a-z]{2,})")
+# PP-OCR's recogniser has Chinese in its alphabet and reads a drawn check box as 口.
+_CHECK_BOX = "口□"
 
 
 @dataclass
@@ -65,14 +87,14 @@ class TextReader:
         """The text lines (the MAX_LINES tallest), top to bottom."""
         boxes = self.find(image_bgr)
         crops = [image_bgr[y:y + h, x:x + w] for x, y, w, h in boxes]
-        # One batched call of the Latin recogniser for all lines (rapidocr's TextRecognizer,
-        # pinned at 1.4.4); the lines it cannot read go to Tesseract one by one.
-        latin, _ = self._ppocr.text_rec(crops) if crops else ([], 0.0)
         lines = []
-        for crop, box, (text, score) in zip(crops, boxes, latin):
-            line = self._latin_line(text, float(score), box) or self._tesseract_line(crop, box)
+        for crop, box, (text, score) in zip(crops, boxes, self._recognise(crops)):
+            line = self._latin_line(text, score, box) or self._tesseract_line(crop, box)
             if line is not None:
-                lines.append(line)
+                # A Latin line that is a fragment is not offered to Tesseract: it would only guess.
+                line.text = tidy(line.text, line.engine, line.confidence)
+                if line.text:
+                    lines.append(line)
         lines.sort(key=lambda line: (line.box[1], line.box[0]))
         return lines
 
@@ -92,9 +114,30 @@ class TextReader:
                 boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
         return sorted(boxes, key=lambda box: box[3], reverse=True)[:MAX_LINES]
 
+    def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """PP-OCR's reading and mean character score for each line crop.
+
+        The batches are rapidocr's own (TextRecognizer pinned at 1.4.4: lines sorted by width,
+        six at a time, padded to the widest), so a line reads as it did through `text_rec`; the
+        call is made here to keep the per-step probabilities, where the dropped spaces are.
+        """
+        recogniser = self._ppocr.text_rec
+        characters = recogniser.postprocess_op.character
+        _, height, width = recogniser.rec_image_shape
+        ratios = [crop.shape[1] / crop.shape[0] for crop in crops]
+        order = np.argsort(ratios)
+        readings: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        for start in range(0, len(crops), recogniser.rec_batch_num):
+            batch = order[start:start + recogniser.rec_batch_num]
+            widest = max(width / height, max(ratios[i] for i in batch))
+            images = np.stack([recogniser.resize_norm_img(crops[i], widest) for i in batch]).astype(np.float32)
+            for i, probabilities in zip(batch, recogniser.session(images)[0]):
+                readings[i] = _decode(probabilities, characters)
+        return readings
+
     @staticmethod
     def _latin_line(text: str, score: float, box: tuple[int, int, int, int]) -> ReadLine | None:
-        text = text.strip()
+        text = text.strip().strip(_CHECK_BOX).strip()
         # The Latin recogniser reads a Hangul line as a few confident Latin characters (one
         # sign came out as "3", score 0.87): a reading too short for the line is not Latin.
         covers_line = len(text) >= 0.4 * box[2] / max(box[3], 1)
@@ -116,6 +159,83 @@ class TextReader:
         if best[0] < TESSERACT_MIN_CONFIDENCE:
             return None
         return ReadLine(best[1], round(best[0] / 100, 3), box, "tesseract")
+
+
+def _decode(probabilities: np.ndarray, characters: list[str]) -> tuple[str, float]:
+    """Greedy CTC decoding as rapidocr does it, plus the spaces the recogniser only hinted at.
+
+    Args:
+        probabilities: (steps, alphabet) softmax output for one line; index 0 is the CTC blank.
+        characters: the alphabet, "blank" first and " " last (rapidocr's CTCLabelDecode).
+    Returns:
+        The text and the mean probability of its characters (0.0 for no text).
+    """
+    space = len(characters) - 1
+    best = probabilities.argmax(axis=1)
+    steps = [t for t in range(len(best)) if best[t] and (t == 0 or best[t] != best[t - 1])]
+    if not steps:
+        return "", 0.0
+    score = float(np.mean(probabilities[steps, best[steps]]))
+    text = characters[best[steps[0]]]
+    for before, after in zip(steps, steps[1:]):
+        if (best[before] != space and best[after] != space and after > before + 1
+                and probabilities[before + 1:after, space].max() >= SPACE_EVIDENCE):
+            text += " "
+        text += characters[best[after]]
+    return text, score
+
+
+def _unbalanced(token: str) -> str:
+    """The token without a bracket at its edge that has no partner ("CC)" -> "CC")."""
+    for opener, closer in ("()", "[]", "{}"):
+        if token.endswith(closer) and opener not in token:
+            token = token[:-1]
+        if token.startswith(opener) and closer not in token:
+            token = token[1:]
+    return token
+
+
+def tidy(text: str, engine: str, confidence: float) -> str:
+    """The reading as a describer could quote it, or "" for a fragment not worth reading.
+
+    Args:
+        text: one line as an engine read it.
+        engine: "ppocr" or "tesseract".
+        confidence: the engine's confidence, 0-1.
+    Returns:
+        The words kept, with a version number set apart from a word it was run into
+        ("ATTRIBUTION2.5" -> "ATTRIBUTION 2.5"); "" when nothing plausible is left.
+    """
+    text = _GLUED_VERSION_AFTER.sub(" ", _GLUED_VERSION_BEFORE.sub(" ", text))
+    words = []
+    for token in text.split():
+        token = _unbalanced(token)
+        if not token:
+            continue
+        if _JAMO.search(token) and not _LAUGHTER.match(token):  # "@ㄱ", "버티대ㅁ": Hangul never looks so
+            continue
+        words.append(token)
+    # Marks at the ends of a line ("A |", "© For any") are borders and bullets read as text; between
+    # words they are said ("ANIMATION + DESIGN").
+    while words and not any(c.isalnum() for c in words[0]):
+        words.pop(0)
+    while words and not any(c.isalnum() for c in words[-1]):
+        words.pop()
+    text = " ".join(words)
+    core = [c for c in text if c.isalnum()]
+    if not core or len(core) < 0.5 * len(text.replace(" ", "")):
+        return ""
+    if _HANGUL.search(text) or len(core) > 2:
+        return text
+    # One or two letters or digits: a floor ("B1"), a number ("3"), a short sign ("OK", "TV", "No")
+    # is read; a lone letter or a lowercase pair ("re") is a piece of something larger.
+    if engine == "tesseract" and confidence < SHORT_TESSERACT_MIN_CONFIDENCE:
+        return ""
+    if any(c.isdigit() for c in core):
+        return text
+    if len(core) == 1 or text.islower():
+        return ""
+    return text
 
 
 def _plain(text: str) -> str:
