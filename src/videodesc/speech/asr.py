@@ -36,7 +36,7 @@ def transcribe(samples: np.ndarray, model_dir: Path, settings: AsrSettings,
     Settings that matter (measured on 2 CPU cores): int8 weights; the VAD filter so that music
     and silence are skipped; no conditioning on previous text (5x faster here, and it stops the
     repetition loops Whisper falls into over long music); no hallucination_silence_threshold
-    (it dropped all the Korean text of one test clip).
+    (it dropped all the Korean text of one test clip); no no-speech threshold either (below).
     """
     from faster_whisper import WhisperModel  # heavy import, only when ASR runs
 
@@ -51,6 +51,10 @@ def transcribe(samples: np.ndarray, model_dir: Path, settings: AsrSettings,
         word_timestamps=True,
         vad_filter=True,
         condition_on_previous_text=False,
+        # The VAD has already kept only speech; Whisper's own no-speech guess on top of it threw
+        # away every window of espeak's Korean test sentence (no-speech 0.67, log-prob -0.99)
+        # with the int8 kernels of an AMD EPYC machine, while an Intel one kept them.
+        no_speech_threshold=None,
     )
     utterances = []
     for segment in segments:
