@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from videodesc.vision import body as bp
@@ -265,8 +266,6 @@ def clothing(frame: _Frame, image_bgr: np.ndarray, face_boxes: list[tuple[int, i
         b = low_mid + 0.6 * (lower - low_mid)
         corners += [a + 0.15 * (b - a), a + 0.8 * (b - a)]
     quad = np.array([corners[0], corners[2], corners[3], corners[1]], np.int32)
-    import cv2
-
     mask = np.zeros(image_bgr.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, quad, 1)
     for x, y, w, h in face_boxes:  # a face or a hand at the chest is not the shirt

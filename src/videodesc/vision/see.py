@@ -126,12 +126,10 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 for tag in tagger.tags_from(probabilities):
                     shot_facts.tags.append(SceneTag(keyframe.path, tag.label, tag.confidence))
                 reading = read_place(image, probabilities)
-                places += [PlaceFact(kind, value, confidence) for kind, value, confidence in (
-                    ("place", reading.place.key if reading.place else None, reading.place.confidence if reading.place else 0),
-                    ("setting", reading.setting.value if reading.setting else None,
-                     reading.setting.confidence if reading.setting else 0),
-                    ("light", reading.light.value if reading.light else None, reading.light.confidence if reading.light else 0),
-                ) if value is not None]
+                if reading.place is not None:
+                    places.append(PlaceFact("place", reading.place.key, reading.place.confidence))
+                places += [PlaceFact(kind, found.value, found.confidence)
+                           for kind, found in (("setting", reading.setting), ("light", reading.light)) if found is not None]
                 keyframe_faces = []
                 for detected, expression, age_gender, shown in faces_job.result():
                     face = Face(keyframe=keyframe.path, box=list(detected.box), score=detected.score, character="",
@@ -180,7 +178,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
 
 
 def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], faces: list[Face],
-            detected_objects: list) -> list[tuple[Person, Face | None]]:
+                       detected_objects: list) -> list[tuple[Person, Face | None]]:
     """Each body with its facts, and the face on it (the one whose box holds the body's nose).
 
     A body counts only when a second model agrees that a person is there: a face on it, or a
