@@ -29,9 +29,6 @@ class NamedColour:
     name: str  # a key of NAMES
     share: float  # of the region's pixels that carry this name
 
-    def word(self, language: str) -> str:
-        return NAMES[self.name][1 if language == "ko" else 0]
-
 
 def pixel_names(bgr: np.ndarray) -> np.ndarray:
     """A colour name per pixel of an (N, 3) uint8 BGR array."""

@@ -86,12 +86,12 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     seen_with: list[tuple[Person, Face]] = []  # bodies whose face was seen: they take its character
 
     def faces_in(image: np.ndarray) -> list:
-        found = []
+        read = []
         for detected in detector.detect(image):
             expression = expressions.read(image, detected.box)
             shown = meshes.observe(image, detected.box, detected.landmarks, expression.label, expression.confidence)
-            found.append((detected, expression, ages.estimate(image, detected.box, detected.landmarks), shown))
-        return found
+            read.append((detected, expression, ages.estimate(image, detected.box, detected.landmarks), shown))
+        return read
 
     done = 0
     # Faces (dlib, one core) run in a worker thread while objects, text and scene tags (onnxruntime,
