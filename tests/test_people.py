@@ -62,7 +62,7 @@ def sure_facts(image: np.ndarray, models) -> tuple[list, str | None]:
     objects = objects_model.detect(image)
     bodies = poses.estimate(image, [o.box for o in objects if o.label == "person" and o.confidence >= 0.4])
     faces = [Face("frame", list(d.box), d.score, "") for d in faces_model.detect(image)]
-    people = [person for person, _ in people_on_keyframe("frame", image, bodies, faces, objects)]
+    people = [person for person, _, _ in people_on_keyframe("frame", image, bodies, faces, objects)]
     scale = shot_scale(image.shape, [f.box[3] for f in faces], bodies)
     shot = ShotFacts(0, people=people, scale=scale.value if scale else None,
                      scale_confidence=scale.confidence if scale else None)

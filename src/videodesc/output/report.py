@@ -16,8 +16,8 @@ from itertools import accumulate
 from pathlib import PurePath
 from typing import Protocol, Sequence
 
-from videodesc.records import (Character, Face, Facts, Keyframe, Media, ObjectHint, Person, SceneTag, Shot, ShotFacts,
-                               TextLine, Timeline)
+from videodesc.records import (Character, Event, Face, Facts, Keyframe, Media, ObjectHint, Person, SceneTag, Shot,
+                               ShotFacts, TextLine, Timeline)
 from videodesc.shots.detect import keyframe_size
 from videodesc.vision.body import SKELETON
 from videodesc.vision.reliable import ConfidenceFloors
@@ -63,6 +63,7 @@ ul.warnings li { color: #9a4a00; }
 .tl-slot { background: #f2b300; outline: 1px solid #b58500; }
 .tl-ref { background: rgba(40, 160, 90, .6); }
 .tl-camera { background: rgba(130, 60, 200, .7); }
+.tl-event { background: rgba(200, 70, 40, .75); min-width: 3px; }
 .sheet { display: flex; flex-direction: column; gap: .8em; }
 .card { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: .6em .8em; }
 .card:target { outline: 3px solid #f2b300; }
@@ -194,7 +195,17 @@ def _ruler(duration: float, scale: float) -> str:
     return f'<div class="lane ruler">{"".join(ticks)}</div>'
 
 
-def _timeline_lanes(timeline: Timeline, scale: float) -> list[tuple[str, str]]:
+def event_text(event: Event, names: dict[str, str]) -> str:
+    """One event in words for a person reading the report: "track-2 (Person 1) walks left 0:12.0-0:15.5"."""
+    who = event.person + (f" ({names.get(event.character) or event.character})" if event.character else "")
+    what = event.kind.replace("_", " ") + (f" {event.direction.replace('_', ' ')}" if event.direction else "")
+    if event.kind in ("enters", "leaves") and event.direction:
+        what = f"{event.kind} {'from' if event.kind == 'enters' else 'by'} the {event.direction}"
+    when = format_time(event.time) + (f"-{format_time(event.end)}" if event.end is not None else "")
+    return f"{who} {what} {when}"
+
+
+def _timeline_lanes(timeline: Timeline, scale: float, facts: Facts | None = None) -> list[tuple[str, str]]:
     """(label, lane HTML) for each lane, top to bottom."""
     shots = []
     for position, shot in enumerate(timeline.shots):
@@ -212,6 +223,12 @@ def _timeline_lanes(timeline: Timeline, scale: float) -> list[tuple[str, str]]:
     if moves:
         lanes.append(("Camera", [_box("tl-camera", m.start, m.end, scale,
                                       f"{m.kind} {m.direction} {_span_text(m)} ({m.amount:.2f})") for m in moves]))
+    happenings = [event for shot in (facts.shots if facts is not None else []) for event in shot.events]
+    if happenings:
+        names = _names(facts)
+        lanes.append(("Events", [
+            _box("tl-event", e.time, e.end if e.end is not None else e.time, scale,
+                 f"{event_text(e, names)} ({e.confidence:.2f})") for e in happenings]))
     if timeline.references:
         lanes.append(("References", [
             _box("tl-ref", ref.start, ref.end, scale, f"{_span_text(ref)} [{ref.source}]\n{ref.text}")
@@ -219,10 +236,10 @@ def _timeline_lanes(timeline: Timeline, scale: float) -> list[tuple[str, str]]:
     return [(label, f'<div class="lane">{"".join(boxes)}</div>') for label, boxes in lanes]
 
 
-def _timeline(timeline: Timeline) -> str:
+def _timeline(timeline: Timeline, facts: Facts | None) -> str:
     duration = timeline.media.duration
     scale = choose_scale(duration)
-    lanes = _timeline_lanes(timeline, scale)
+    lanes = _timeline_lanes(timeline, scale, facts)
     labels = "".join(f"<div>{label}</div>" for label in ["Time", *(label for label, _ in lanes)])
     track = _ruler(duration, scale) + "".join(lane for _, lane in lanes)
     return (f'<h2>Time line <span class="time">({scale:g} px per second)</span></h2>\n'
@@ -262,6 +279,10 @@ def _percent(value: float) -> str:
 def _confidence(value: float | None) -> str:
     """' (82%)' after a model's answer; nothing when the model gave no confidence."""
     return "" if value is None else f" ({value:.0%})"
+
+
+def _names(facts: Facts | None) -> dict[str, str]:
+    return {character.id: _display_name(character) for character in facts.characters} if facts else {}
 
 
 def _display_name(character: Character) -> str:
@@ -406,6 +427,8 @@ def _seen(shot: Shot, shot_facts: ShotFacts | None, names: dict[str, str]) -> st
          if shot_facts.scale else [], "Not sure."),
         ("Place and light", [escape(f"{fact.kind}: {fact.value}{_confidence(fact.confidence)}") for fact in shot_facts.place],
          "Not sure."),
+        ("Events", [escape(f"{event_text(e, names)}{_confidence(e.confidence)}") for e in shot_facts.events],
+         "None seen." if shot.samples else "Shot too short to follow people."),
         ("Objects", _object_items(shot_facts.objects), "No objects."),
         ("Scene", _tag_items(shot_facts.tags), "No scene tags."),
     ]
@@ -453,7 +476,7 @@ def _contact_sheet(timeline: Timeline, facts: Facts | None) -> str:
     # Width and height attributes reserve the space before a lazy image loads, so the page does not jump.
     thumb_height = round(thumb_width * media.height / media.width) if media.width > 0 else thumb_width
     frame = _keyframe_pixels(media)
-    names = {character.id: _display_name(character) for character in facts.characters} if facts else {}
+    names = _names(facts)
     by_shot = {shot_facts.shot: shot_facts for shot_facts in facts.shots} if facts else {}
     utterances, slots = _Overlaps(timeline.utterances), _Overlaps(timeline.slots)
     cards = []
@@ -483,7 +506,7 @@ def render_report(timeline: Timeline, facts: Facts | None = None) -> str:
         f"<title>videodesc report – {name}</title>",
         f"<style>{_CSS}</style></head><body>",
         _header(timeline, facts),
-        _timeline(timeline),
+        _timeline(timeline, facts),
         *([_characters(facts)] if facts is not None else []),
         _contact_sheet(timeline, facts),
         "</body></html>",

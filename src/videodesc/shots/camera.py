@@ -35,6 +35,7 @@ class MotionStep:
     dy: float  # in frame widths, down positive
     zoom: float  # log of the scale change (positive: content grows, the camera zooms in)
     inliers: float  # share of the tracked corners the transform explains
+    since: float  # seconds since the earlier frame
 
 
 class MotionTracker:
@@ -56,6 +57,7 @@ class MotionTracker:
         if self._previous is not None:
             step = self._measure(self._previous, small, time)
             if step is not None:
+                step.since = round(time - self._previous_time, 3)
                 self.steps.append(step)
         self._previous, self._previous_time = small, time
 
@@ -77,7 +79,7 @@ class MotionTracker:
         shift = matrix @ centre - centre[:2]
         scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
         return MotionStep(round(time, 3), float(shift[0] / width), float(shift[1] / width),
-                          float(np.log(max(scale, 1e-3))), float(inliers.mean()))
+                          float(np.log(max(scale, 1e-3))), float(inliers.mean()), 0.0)
 
 
 def camera_moves(steps: list[MotionStep], start: float, end: float) -> list[CameraMove]:
@@ -118,3 +120,31 @@ def camera_moves(steps: list[MotionStep], start: float, end: float) -> list[Came
                                             round(float(np.mean([w[4] for w in run])), 3)))
             run = [window]
     return sorted(moves, key=lambda m: m.start)
+
+
+def camera_offsets(steps: list[MotionStep], start: float, times: list[float]) -> list[list[float] | None]:
+    """For each of a shot's frame times (in order): the content's motion since the shot's start.
+
+    Each value is [dx, dy, log zoom] summed over the steps up to that time, or None when, since
+    the time before, a step could not be measured or the transform explained too few of the
+    tracked points (someone filling the frame, a flat or blurred picture).
+    """
+    inside = [s for s in steps if s.time > start]
+    offsets: list[list[float] | None] = []
+    total = np.zeros(3)
+    previous, j = start, 0
+    for time in times:
+        covered, lost = 0.0, False
+        while j < len(inside) and inside[j].time <= time:
+            step = inside[j]
+            j += 1
+            if step.inliers < MIN_INLIERS:
+                lost = True
+                continue
+            total += (step.dx, step.dy, step.zoom)
+            covered += step.since
+        if time - previous - covered > 2 * STEP_SECONDS:
+            lost = True
+        offsets.append(None if lost else [round(float(v), 4) for v in total])
+        previous = time
+    return offsets

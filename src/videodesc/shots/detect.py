@@ -26,11 +26,13 @@ from scenedetect.detectors import ContentDetector
 
 from videodesc.errors import InputError
 from videodesc.records import Keyframe, Media, Shot
-from videodesc.shots.camera import MotionStep, MotionTracker, camera_moves
+from videodesc.shots.camera import MotionStep, MotionTracker, camera_moves, camera_offsets
 
 ANALYSIS_WIDTH = 256  # PySceneDetect's own downscale target for its detectors
 KEYFRAME_MAX_WIDTH = 1280  # bigger frames cost disk and vision time without helping
 JPEG_QUALITY = 90
+SAMPLE_SECONDS = 0.5  # spacing of a long shot's samples: people walk about half their height in that time
+SAMPLE_JPEG_QUALITY = 85  # samples are for the models, never shown large
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ShotOptions:
     min_shot_length: float = 0.6  # seconds; faster flicker is a flash, not a cut
     bucket_seconds: float = 1.0  # one keyframe candidate per bucket
     max_keyframes: int = 3
+    sampled_shot: float = 4.0  # seconds; longer shots keep a frame every SAMPLE_SECONDS for following people
 
     def as_key(self) -> dict:
         return dict(vars(self))
@@ -62,11 +65,19 @@ class _Bucket:
 
 
 @dataclass
+class _Sample:
+    time: float
+    sharpness: float
+    file: Path
+
+
+@dataclass
 class ScanResult:
     cuts: list[float]
     end: float
     candidates: list[_Candidate] = field(default_factory=list)
     motion: list[MotionStep] = field(default_factory=list)
+    samples: list[_Sample] = field(default_factory=list)  # of the stretches that went on long enough
 
 
 def keyframe_size(width: int, height: int) -> tuple[int, int]:
@@ -93,9 +104,23 @@ def _frame_quality(grey: np.ndarray, score: float, threshold: float) -> tuple[fl
     return quality, sharpness
 
 
+def _encode(frame: av.VideoFrame, quality: int) -> bytes | None:
+    image = frame.to_ndarray(format="bgr24")
+    size = keyframe_size(image.shape[1], image.shape[0])
+    if size != (image.shape[1], image.shape[0]):
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return encoded.tobytes() if ok else None
+
+
 def scan(path: Path, media: Media, options: ShotOptions,
-         on_progress: Callable[[float], None] | None = None) -> ScanResult:
-    """Decode the whole video once, returning cut times and keyframe candidates."""
+         on_progress: Callable[[float], None] | None = None, sample_dir: Path | None = None) -> ScanResult:
+    """Decode the whole video once, returning cut times and keyframe candidates.
+
+    With `sample_dir`, a frame every SAMPLE_SECONDS of each stretch without a likely cut that
+    lasts `options.sampled_shot` or longer is written there as a JPEG (ScanResult.samples).
+    Until a stretch is that long its frames are only held, so short shots cost no encoding.
+    """
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
@@ -116,14 +141,24 @@ def scan(path: Path, media: Media, options: ShotOptions,
         def close(b: _Bucket | None) -> None:
             if b is None or b.best_frame is None:
                 return
-            image = b.best_frame.to_ndarray(format="bgr24")
-            size = keyframe_size(image.shape[1], image.shape[0])
-            if size != (image.shape[1], image.shape[0]):
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            if ok:
-                result.candidates.append(_Candidate(b.best_time, b.best_quality, b.best_sharpness,
-                                                    encoded.tobytes()))
+            encoded = _encode(b.best_frame, JPEG_QUALITY)
+            if encoded is not None:
+                result.candidates.append(_Candidate(b.best_time, b.best_quality, b.best_sharpness, encoded))
+
+        stretch_start, next_sample = 0.0, 0.0
+        held: list[tuple[float, float, av.VideoFrame]] = []  # samples of a stretch not yet long enough
+
+        def keep_sample(time: float, sharpness: float, frame: av.VideoFrame) -> None:
+            held.append((time, sharpness, frame))
+            if time - stretch_start < options.sampled_shot:
+                return
+            for held_time, held_sharpness, held_frame in held:
+                encoded = _encode(held_frame, SAMPLE_JPEG_QUALITY)
+                if encoded is not None:
+                    file = sample_dir / f"sample_{round(held_time * 1000):09d}.jpg"
+                    file.write_bytes(encoded)
+                    result.samples.append(_Sample(held_time, held_sharpness, file))
+            held.clear()
 
         try:
             for frame in container.decode(stream):
@@ -145,6 +180,13 @@ def scan(path: Path, media: Media, options: ShotOptions,
                 grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                 motion.feed(grey, time, cut=score >= options.threshold)
                 quality, sharpness = _frame_quality(grey, score, options.threshold)
+                if sample_dir is not None:
+                    if score >= options.threshold:
+                        stretch_start, next_sample = time, time
+                        held.clear()
+                    if time >= next_sample:
+                        next_sample += SAMPLE_SECONDS * (1 + int((time - next_sample) // SAMPLE_SECONDS))
+                        keep_sample(time, sharpness, frame)
                 if bucket is None or score >= options.threshold or time - bucket.start >= options.bucket_seconds:
                     close(bucket)
                     bucket = _Bucket(start=time)
@@ -196,7 +238,7 @@ def choose_keyframes(shot: Shot, candidates: list[_Candidate], max_keyframes: in
 
 def detect_shots(path: Path, media: Media, out: Path, keyframe_dir: str, options: ShotOptions,
                  on_progress: Callable[[float], None] | None = None) -> list[Shot]:
-    """Shots with keyframes; JPEGs are written into `out / keyframe_dir`.
+    """Shots with keyframes (and, for long shots, samples); JPEGs are written into `out / keyframe_dir`.
 
     Args:
         path: the video file.
@@ -206,8 +248,9 @@ def detect_shots(path: Path, media: Media, out: Path, keyframe_dir: str, options
         options: detection thresholds.
         on_progress: called with the time in seconds of each decoded frame.
     """
-    result = scan(path, media, options, on_progress)
+    result = scan(path, media, options, on_progress, sample_dir=out / keyframe_dir)
     shots = shots_from_cuts(result.cuts, result.end)
+    kept: set[Path] = set()
     for shot in shots:
         shot.camera = camera_moves(result.motion, shot.start, shot.end)
         for n, candidate in enumerate(choose_keyframes(shot, result.candidates, options.max_keyframes), 1):
@@ -215,4 +258,20 @@ def detect_shots(path: Path, media: Media, out: Path, keyframe_dir: str, options
             (out / rel).write_bytes(candidate.jpeg)
             shot.keyframes.append(Keyframe(time=round(candidate.time, 3), path=rel,
                                            sharpness=round(candidate.sharpness, 1)))
+        if shot.duration < options.sampled_shot:
+            continue
+        # A sample at a keyframe's moment would be the same picture twice.
+        apart = [s for s in result.samples if shot.start <= s.time < shot.end
+                 and all(abs(s.time - k.time) >= SAMPLE_SECONDS / 2 for k in shot.keyframes)]
+        for n, sample in enumerate(apart, 1):
+            rel = f"{keyframe_dir}/shot{shot.index:04d}_s{n:03d}.jpg"
+            sample.file.rename(out / rel)
+            kept.add(sample.file)
+            shot.samples.append(Keyframe(time=round(sample.time, 3), path=rel, sharpness=round(sample.sharpness, 1)))
+        frames = sorted(shot.keyframes + shot.samples, key=lambda k: k.time)
+        for frame, offset in zip(frames, camera_offsets(result.motion, shot.start, [f.time for f in frames])):
+            frame.camera = offset
+    for sample in result.samples:  # a likely cut the detector did not confirm, or a shot's tail past a cut
+        if sample.file not in kept:
+            sample.file.unlink(missing_ok=True)
     return shots

@@ -32,6 +32,10 @@ class ConfidenceFloors:
     # better for every kind (tests/test_people.py).
     person: float = 0.75
     scale: float = 0.6
+    # Events (vision/tracks.py): enters and leaves carry the person boxes' confidence, walks that
+    # times how far past the least walk they went. vtest.avi's hand-labelled edge crossings were
+    # all right down to 0.42 (tests/test_tracks.py); YOLOv3-tiny is unsure of 40 px figures.
+    event: float = 0.4
 
     def as_key(self) -> dict:
         return dict(vars(self))
@@ -74,7 +78,9 @@ def reliable_facts(shot: ShotFacts, floors: ConfidenceFloors | None = None,
         people=people,
         scale=shot.scale if sure_scale else None,
         scale_confidence=shot.scale_confidence if sure_scale else None,
-        place=list(shot.place))  # vision/place.py says a place, setting or light only when sure
+        place=list(shot.place),  # vision/place.py says a place, setting or light only when sure
+        tracks=list(shot.tracks),
+        events=[event for event in shot.events if event.confidence >= floors.event])
 
 
 def _sure(value, confidence: float | None, floor: float):

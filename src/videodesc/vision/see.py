@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from videodesc.records import (Character, Face, Facts, ObjectHint, Person, PersonFact, PlaceFact, SceneTag, Shot,
-                               ShotFacts, TextLine, Timeline)
+from videodesc.records import (Character, Face, Facts, Keyframe, ObjectHint, Person, PersonFact, PlaceFact, SceneTag,
+                               Shot, ShotFacts, TextLine, Timeline)
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.body import Body, BodySettings, PoseEstimator
 from videodesc.vision.body import LEFT_SHOULDER as _LEFT_SHOULDER
@@ -28,10 +28,11 @@ from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.face_mesh import FaceMesh
 from videodesc.vision.faces import FaceDetector, FaceSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
-from videodesc.vision.people import hair, observe, shot_scale
+from videodesc.vision.people import Observation, hair, observe, shot_scale
 from videodesc.vision.place import read_place
 from videodesc.vision.scene import SceneSettings, SceneTagger
 from videodesc.vision.text import TextReader, is_subtitle
+from videodesc.vision.tracks import Frame, events, link, sightings_on
 
 SCOPES = ("slots", "all", "off")
 CHARACTER_DIR = "characters"
@@ -61,7 +62,7 @@ def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
 
 def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: VisionSettings,
         on_progress: Callable[[float], None] | None = None, warn: Callable[[str], None] = lambda _: None) -> Facts:
-    """Look at the keyframes of the chosen shots.
+    """Look at the keyframes of the chosen shots, and follow people through their samples.
 
     Args:
         timeline: the time line, whose Keyframe paths are relative to `keyframe_root`.
@@ -69,7 +70,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
         crop_root: the folder in which `characters/person-N.jpg` crops and `centroids.json`
             (each character's mean embedding) are written.
         settings: scope and thresholds.
-        on_progress: called with the number of keyframes done.
+        on_progress: called with the number of keyframes and samples done (a shot's samples are
+            looked at only when someone was seen on its keyframes; otherwise they count as done).
         warn: called with a message for each keyframe that cannot be read.
     """
     detector = FaceDetector(settings.faces)
@@ -84,6 +86,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
     seen_with: list[tuple[Person, Face]] = []  # bodies whose face was seen: they take its character
+    followed: list[tuple[ShotFacts, list[Frame]]] = []  # tracked once the characters are known
 
     def faces_in(image: np.ndarray) -> list:
         read = []
@@ -103,6 +106,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
             seen_text: set[str] = set()
             scales = []
             places: list[PlaceFact] = []
+            frames: list[Frame] = []
             for keyframe in shot.keyframes:
                 image = cv2.imread(str(keyframe_root / keyframe.path))
                 done += 1
@@ -113,8 +117,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 detected_objects = objects.detect(image)
                 shot_facts.objects.extend(ObjectHint(keyframe.path, o.label, o.confidence, list(o.box))
                                           for o in detected_objects)
-                bodies = poses.estimate(image, [o.box for o in detected_objects if o.label == "person"
-                                                and o.confidence >= settings.bodies.min_person_box])
+                person_boxes = _person_boxes(detected_objects, settings.bodies.min_person_box)
+                bodies = poses.estimate(image, [box for box, _ in person_boxes])
                 for line in reader.read(image):
                     if line.text in seen_text:  # a sign stays up across keyframes: one fact
                         continue
@@ -141,9 +145,31 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     keyframe_faces.append(face)
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
                 people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects)
-                shot_facts.people.extend(person for person, _ in people)
-                seen_with.extend((person, face) for person, face in people if face is not None)
+                shot_facts.people.extend(person for person, _, _ in people)
+                seen_with.extend((person, face) for person, face, _ in people if face is not None)
+                if shot.samples:
+                    frames.append(_frame(keyframe, image, sightings_on(image, keyframe.time, person_boxes, [
+                        (body, [Observation(f.kind, f.value, f.confidence) for f in person.facts], person)
+                        for person, _, body in people])))
                 scales.append(shot_scale(image.shape, [face.box[3] for face in keyframe_faces], bodies))
+                if on_progress is not None:
+                    on_progress(done)
+            if any(frame.sightings for frame in frames):
+                for sample in shot.samples:
+                    done += 1
+                    image = cv2.imread(str(keyframe_root / sample.path))
+                    if image is not None and image.size:
+                        detected_objects = objects.detect(image)
+                        person_boxes = _person_boxes(detected_objects, settings.bodies.min_person_box)
+                        bodies = poses.estimate(image, [box for box, _ in person_boxes])
+                        objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
+                        frames.append(_frame(sample, image, sightings_on(image, sample.time, person_boxes, [
+                            (body, observe(body, image, False, [], objects_seen), None) for body in bodies])))
+                    if on_progress is not None:
+                        on_progress(done)
+                followed.append((shot_facts, sorted(frames, key=lambda f: f.time)))
+            elif shot.samples:
+                done += len(shot.samples)
                 if on_progress is not None:
                     on_progress(done)
             shot_facts.tags = _best_per_label(shot_facts.tags)
@@ -168,6 +194,13 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     for person, face in seen_with:
         person.character = face.character
     _consolidate(characters, [face for _, face, _, _ in found])
+    for shot_facts, frames in followed:
+        tracks = link(frames)
+        shot_facts.tracks = [track.to_record() for track in tracks]
+        character_of = {track.id: track.character for track in shot_facts.tracks}
+        shot_facts.events = events(tracks, frames)
+        for event in shot_facts.events:
+            event.character = character_of[event.person]
     if characters:
         (crop_root / CHARACTER_DIR).mkdir(parents=True, exist_ok=True)
     for number, (_, crop) in best_crop.items():
@@ -178,8 +211,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
 
 
 def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], faces: list[Face],
-                       detected_objects: list) -> list[tuple[Person, Face | None]]:
-    """Each body with its facts, and the face on it (the one whose box holds the body's nose).
+                       detected_objects: list) -> list[tuple[Person, Face | None, Body]]:
+    """Each confirmed body as a Person with its facts, the face on it (the one whose box holds the body's nose), and the body.
 
     A body counts only when a second model agrees that a person is there: a face on it, or a
     person box of the object detector around its shoulders. BlazePose alone took cartoon
@@ -203,8 +236,16 @@ def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], fac
         person = Person(keyframe=keyframe, box=list(body.box), presence=body.presence,
                         points=[[round(float(x), 1), round(float(y), 1), round(float(v), 2)] for x, y, v in body.points],
                         facts=[PersonFact(o.kind, o.value, o.confidence) for o in facts])
-        people.append((person, face))
+        people.append((person, face, body))
     return people
+
+
+def _person_boxes(detected_objects: list, floor: float) -> list[tuple[tuple[int, int, int, int], float]]:
+    return [(tuple(o.box), o.confidence) for o in detected_objects if o.label == "person" and o.confidence >= floor]
+
+
+def _frame(keyframe: Keyframe, image: np.ndarray, sightings: list) -> Frame:
+    return Frame(keyframe.time, image.shape[1], image.shape[0], keyframe.camera, sightings)
 
 
 def _shot_scale(scales: list) -> tuple[str | None, float | None]:

@@ -1,0 +1,397 @@
+"""Following people through a shot, and what they do: enters, leaves, walks, sits down, stands up, turns, raises a hand.
+
+A long shot's keyframes and samples (about one frame a second, from the shot pass) are searched
+for people: the object detector's person boxes, with the body landmarks found in them. Each
+frame's people are linked to the tracks of the frames before by where those were heading, their
+size and the colours of their clothes. A change along a track becomes an event with a time: the
+midpoint between the two frames that show it, so at most half the frames' spacing off.
+
+Motion is measured against the background: the shot pass's global motion (Keyframe.camera) is
+taken off a person's motion in the picture, so a camera following a walker does not make them
+stand still, nor a pan make a bystander walk. Where the camera could not be followed, no walk is
+said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from videodesc.records import Event, Person, PersonTrack
+from videodesc.vision import body as bp
+from videodesc.vision.body import Body
+from videodesc.vision.people import Observation
+
+EDGE = 0.02  # a box this close to the left or right edge (share of the width) is cut by it
+# A person first (or last) found this close to an edge, in their own heights, and heading in
+# (or out), came in (or went out) there: the detector misses people only partly in the picture.
+NEAR_EDGE = 0.75
+MAX_EDGE_SECONDS = 1.0  # how far back (or on) the crossing of the edge is placed from that heading
+MAX_MISSED = 2  # frames a track survives unseen (detector misses, people passing each other)
+CONTAINED = 0.8  # a person box this much inside a bigger one is the same person boxed again
+MIN_SIGHTINGS = 2  # a person found on one frame only may be a false detection
+# Events need a longer track: two sightings can be two people the linking took for one.
+MIN_EVENT_SIGHTINGS = 3
+# Linking: how far a person may be from where they were heading, in their own heights, plus
+# this much per second since last seen (the heading is unknown at first: someone walking covers
+# about one body height a second).
+REACH = 0.5
+REACH_PER_SECOND = 0.6
+FIRST_REACH_PER_SECOND = 1.4
+MAX_SIZE_CHANGE = 0.5  # log of the height ratio between two sightings linked
+# Bhattacharyya distance of the torso colour histograms: the same walker a half second apart
+# measured 0.6-0.75 on vtest.avi's 40 px figures, two people in black and blue about 0.9.
+MAX_COLOUR_DISTANCE = 0.85
+WALK_SPEED = 0.3  # body heights a second across the picture: slower is standing or shifting
+MIN_WALK = 1.0  # body heights travelled before a walk is said
+DEPTH_SPEED = 0.12  # log height change a second: walking towards or away from the camera
+MIN_DEPTH = 0.3  # log height change (about 35% bigger or smaller) before it is said
+MIN_FEET = 0.3  # body heights the feet move down (coming closer) or up the picture meanwhile
+MIN_DEPTH_SECONDS = 1.0
+FACT_FLOOR = 0.75  # posture, facing and gesture facts an event rests on (as ConfidenceFloors.person)
+
+
+@dataclass
+class Sighting:
+    """One person on one frame of the shot."""
+
+    time: float
+    box: tuple[int, int, int, int]  # the object detector's person box: x, y, width, height
+    confidence: float  # the detector's
+    colour: np.ndarray = field(repr=False)  # normalised hue-saturation histogram of the torso
+    facts: list[Observation] = field(default_factory=list)  # from the body in the box, if any
+    body: Body | None = field(default=None, repr=False)
+    person: Person | None = field(default=None, repr=False)  # the keyframe's record, for its character
+
+    @property
+    def centre(self) -> np.ndarray:
+        x, y, w, h = self.box
+        return np.array([x + w / 2, y + h / 2], float)
+
+    def fact(self, kind: str) -> Observation | None:
+        sure = [f for f in self.facts if f.kind == kind and f.confidence >= FACT_FLOOR]
+        return max(sure, key=lambda f: f.confidence) if sure else None
+
+
+@dataclass
+class Frame:
+    """One frame of the shot with the people found on it."""
+
+    time: float
+    width: int
+    height: int
+    camera: list[float] | None  # Keyframe.camera: the content's motion since the shot's start
+    sightings: list[Sighting] = field(default_factory=list)
+
+
+@dataclass
+class Track:
+    id: str
+    sightings: list[Sighting] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)  # index of each sighting's frame
+
+    def to_record(self) -> PersonTrack:
+        characters = [s.person.character for s in self.sightings if s.person is not None and s.person.character]
+        return PersonTrack(self.id, self.sightings[0].time, self.sightings[-1].time, len(self.sightings),
+                           max(set(characters), key=characters.count) if characters else None)
+
+
+def torso_colour(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Hue-saturation histogram of the middle of the upper body: what tells two passers-by apart."""
+    x, y, w, h = box
+    region = image_bgr[max(0, y + int(0.2 * h)):max(1, y + int(0.55 * h)), max(0, x + int(0.25 * w)):max(1, x + int(0.75 * w))]
+    if region.size == 0:
+        region = image_bgr[max(0, y):y + max(1, h), max(0, x):x + max(1, w)]
+    hsv = cv2.cvtColor(region, cv2.COLOR_BGR2HSV)
+    histogram = cv2.calcHist([hsv], [0, 1], None, [8, 3], [0, 180, 0, 256]).astype(np.float32)
+    return histogram / max(float(histogram.sum()), 1.0)
+
+
+def sightings_on(image_bgr: np.ndarray, time: float, person_boxes: list[tuple[tuple[int, int, int, int], float]],
+                 bodies: list[tuple[Body, list[Observation], Person | None]]) -> list[Sighting]:
+    """The people on one frame: each person box with the body whose shoulders are inside it."""
+    sightings = []
+    free = list(bodies)
+    for box, confidence in _outermost(person_boxes):
+        x, y, w, h = box
+        if w <= 0 or h <= 0:
+            continue
+        inside = None
+        for n, candidate in enumerate(free):
+            shoulders = candidate[0].points[[bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER], :2].mean(axis=0)
+            if x <= shoulders[0] <= x + w and y <= shoulders[1] <= y + h:
+                inside = free.pop(n)
+                break
+        body, facts, person = inside if inside is not None else (None, [], None)
+        sightings.append(Sighting(time, box, confidence, torso_colour(image_bgr, box), facts, body, person))
+    return sightings
+
+
+def _outermost(person_boxes: list[tuple[tuple[int, int, int, int], float]]) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The person boxes not lying (mostly) inside a bigger one.
+
+    YOLOv3-tiny often boxes one person twice, whole and torso (IoU 0.36 on a staged walker, under
+    its suppression's 0.45), which would make two tracks walking side by side.
+    """
+    def area(box):
+        return box[2] * box[3]
+
+    kept = []
+    for box, confidence in sorted(person_boxes, key=lambda item: -area(item[0])):
+        x, y, w, h = box
+        inside = False
+        for (kx, ky, kw, kh), _ in kept:
+            overlap = max(0, min(x + w, kx + kw) - max(x, kx)) * max(0, min(y + h, ky + kh) - max(y, ky))
+            inside = inside or overlap >= CONTAINED * area(box)
+        if not inside:
+            kept.append((box, confidence))
+    return kept
+
+
+def link(frames: list[Frame]) -> list[Track]:
+    """People followed across the frames, each as a track of at least MIN_SIGHTINGS sightings."""
+    tracks: list[Track] = []
+    for index, frame in enumerate(frames):
+        active = [t for t in tracks if index - t.frames[-1] <= MAX_MISSED + 1]
+        pairs = []
+        for track in active:
+            for n, sighting in enumerate(frame.sightings):
+                cost = _link_cost(track, sighting, frame.time)
+                if cost is not None:
+                    pairs.append((cost, id(track), n, track))
+        taken_tracks: set[int] = set()
+        taken: set[int] = set()
+        for cost, key, n, track in sorted(pairs, key=lambda p: p[0]):
+            if key in taken_tracks or n in taken:
+                continue
+            taken_tracks.add(key)
+            taken.add(n)
+            track.sightings.append(frame.sightings[n])
+            track.frames.append(index)
+        for n, sighting in enumerate(frame.sightings):
+            if n not in taken:
+                tracks.append(Track("", [sighting], [index]))
+    kept = [t for t in tracks if len(t.sightings) >= MIN_SIGHTINGS]
+    kept.sort(key=lambda t: (t.sightings[0].time, t.sightings[0].box[0]))
+    for number, track in enumerate(kept, 1):
+        track.id = f"track-{number}"
+    return kept
+
+
+def _link_cost(track: Track, sighting: Sighting, time: float) -> float | None:
+    """How unlike the track's last sighting `sighting` is; None when it cannot be the same person.
+
+    The heading is the track's own motion in the picture, not the background's: a person the
+    camera follows stays put in the picture while everything behind them slides.
+    """
+    last = track.sightings[-1]
+    seconds = max(time - last.time, 1e-3)
+    height = max(last.box[3], sighting.box[3], 1)
+    predicted = last.centre
+    if len(track.sightings) >= 2:
+        before = track.sightings[-2]
+        velocity = (last.centre - before.centre) / max(last.time - before.time, 1e-3)
+        predicted = predicted + velocity * seconds
+        reach = REACH + REACH_PER_SECOND * seconds
+    else:
+        reach = REACH + FIRST_REACH_PER_SECOND * seconds
+    distance = float(np.linalg.norm(sighting.centre - predicted)) / height
+    size_change = abs(float(np.log(max(sighting.box[3], 1) / max(last.box[3], 1))))
+    colour = float(cv2.compareHist(last.colour, sighting.colour, cv2.HISTCMP_BHATTACHARYYA))
+    if distance > reach or size_change > MAX_SIZE_CHANGE or colour > MAX_COLOUR_DISTANCE:
+        return None
+    return distance / reach + size_change / MAX_SIZE_CHANGE + colour / MAX_COLOUR_DISTANCE
+
+
+def events(tracks: list[Track], frames: list[Frame]) -> list[Event]:
+    """What the tracked people do, in time order."""
+    found: list[Event] = []
+    for track in tracks:
+        if len(track.sightings) < MIN_EVENT_SIGHTINGS:
+            continue
+        found += _entries_and_exits(track, frames)
+        found += _walks(track, frames)
+        found += _changes(track)
+    return sorted(found, key=lambda e: (e.time, e.person))
+
+
+def _edge_gap(box: tuple[int, int, int, int], width: int) -> tuple[str, float]:
+    """The nearer of the left and right edges, and the pixels between it and the box."""
+    x, _, w, _ = box
+    return ("left", float(x)) if x < width - (x + w) else ("right", float(width - (x + w)))
+
+
+def _crossing(first: Sighting, second: Sighting, frame_width: int) -> tuple[str, float] | None:
+    """Which edge the person crossed, and how many seconds before `first` (after it, going out).
+
+    `first` is the sighting at one end of the track (its first, or its last), `second` the one
+    next to it along the track. None when the person is not near an edge or not heading across it.
+    """
+    side, gap = _edge_gap(first.box, frame_width)
+    if gap > NEAR_EDGE * first.box[3] and gap > EDGE * frame_width:
+        return None
+    seconds = abs(second.time - first.time) or 1e-3
+    # Towards the inside from `first` to `second`: the way in for the track's first sighting,
+    # and, since `second` is then the earlier one, the way out for its last.
+    speed = (second.centre[0] - first.centre[0]) / seconds * (1 if side == "left" else -1)
+    if speed <= 0:
+        return None
+    if gap <= EDGE * frame_width:
+        return side, 0.0  # cut by the edge: crossing it now
+    travel = gap / speed
+    return (side, travel) if travel <= MAX_EDGE_SECONDS else None
+
+
+def _entries_and_exits(track: Track, frames: list[Frame]) -> list[Event]:
+    out = []
+    first, last = track.frames[0], track.frames[-1]
+    width = frames[first].width
+    # Entering: not on the frame before, at an edge and heading in.
+    crossing = _crossing(track.sightings[0], track.sightings[1], width) if first > 0 else None
+    if crossing is not None:
+        side, before = crossing
+        earliest = frames[first - 1].time
+        time = (earliest + frames[first].time) / 2 if before == 0 else max(earliest, track.sightings[0].time - before)
+        out.append(Event(round(time, 2), "enters", track.id,
+                         round(min(s.confidence for s in track.sightings[:2]), 3), side))
+    crossing = _crossing(track.sightings[-1], track.sightings[-2], width) if last < len(frames) - 1 else None
+    if crossing is not None:
+        side, after = crossing
+        latest = frames[last + 1].time
+        time = (frames[last].time + latest) / 2 if after == 0 else min(latest, track.sightings[-1].time + after)
+        out.append(Event(round(time, 2), "leaves", track.id,
+                         round(min(s.confidence for s in track.sightings[-2:]), 3), side))
+    return out
+
+
+def _background_positions(track: Track, frames: list[Frame]) -> list[list[tuple[Sighting, np.ndarray, float]]]:
+    """The track cut where the camera was lost; each part's sightings with centre and log height against the background."""
+    parts: list[list[tuple[Sighting, np.ndarray, float]]] = []
+    current: list[tuple[Sighting, np.ndarray, float]] = []
+    previous = None
+    for sighting, index in zip(track.sightings, track.frames):
+        frame = frames[index]
+        lost = frame.camera is None or (previous is not None and any(frames[i].camera is None for i in range(previous + 1, index + 1)))
+        if lost and current:
+            parts.append(current)
+            current = []
+        if frame.camera is not None:
+            dx, dy, zoom = frame.camera
+            centre = sighting.centre - np.array([dx, dy]) * frame.width
+            current.append((sighting, centre, float(np.log(max(sighting.box[3], 1))) - zoom))
+        previous = index
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _walks(track: Track, frames: list[Frame]) -> list[Event]:
+    """Runs of steady motion across the picture or in depth, each long enough to be a walk."""
+    out = []
+    for part in _background_positions(track, frames):
+        if len(part) < 2:
+            continue
+        # Per step between sightings: -1, 0 or +1 across the picture, and in depth.
+        steps = []
+        for (a, ca, ha), (b, cb, hb) in zip(part, part[1:]):
+            seconds = max(b.time - a.time, 1e-3)
+            height = (a.box[3] + b.box[3]) / 2
+            across = (cb[0] - ca[0]) / height
+            depth = hb - ha
+            steps.append((a, b, across, depth,
+                          int(np.sign(across)) if abs(across) / seconds >= WALK_SPEED else 0,
+                          int(np.sign(depth)) if abs(depth) / seconds >= DEPTH_SPEED else 0))
+        for axis, value, sign, least in (("across", 2, 4, MIN_WALK), ("depth", 3, 5, MIN_DEPTH)):
+            for run in _runs(steps, sign):
+                amount = sum(step[value] for step in run)
+                if abs(amount) < least:
+                    continue
+                if axis == "across":
+                    direction = "right" if amount > 0 else "left"
+                    # Mostly coming closer or going off: that is said as towards or away instead.
+                    depth = abs(sum(step[3] for step in run))
+                    if depth / MIN_DEPTH > abs(amount) / MIN_WALK:
+                        continue
+                else:
+                    direction = "towards" if amount > 0 else "away"
+                    across = abs(sum(step[2] for step in run))
+                    if across / MIN_WALK >= abs(amount) / MIN_DEPTH:
+                        continue
+                    # A box's height jitters by a fifth on small figures; the feet must agree
+                    # (lower in the picture coming closer, higher going off), for a second or more.
+                    start, stop = run[0][0], run[-1][1]
+                    feet = (stop.box[1] + stop.box[3] - start.box[1] - start.box[3]) / ((start.box[3] + stop.box[3]) / 2)
+                    if feet * amount <= 0 or abs(feet) < MIN_FEET or stop.time - start.time < MIN_DEPTH_SECONDS:
+                        continue
+                    facing = [s.fact("facing") for s in [run[0][0]] + [step[1] for step in run]]
+                    facing = [f.value for f in facing if f is not None]
+                    if facing.count("away" if direction == "towards" else "camera") > len(facing) / 2:
+                        continue  # the body says otherwise
+                sightings = [run[0][0]] + [step[1] for step in run]
+                confidence = min(1.0, abs(amount) / least / 2) * float(np.mean([s.confidence for s in sightings]))
+                out.append(Event(round(run[0][0].time, 2), "walks", track.id, round(confidence, 3), direction,
+                                 end=round(run[-1][1].time, 2)))
+    return out
+
+
+def _runs(steps: list[tuple], sign_at: int) -> list[list[tuple]]:
+    """Consecutive steps with the same non-zero sign; one still step between two same-signed runs joins them."""
+    runs: list[list[tuple]] = []
+    current: list[tuple] = []
+    pause: list[tuple] = []
+    for step in steps:
+        sign = step[sign_at]
+        if current and sign == current[0][sign_at]:
+            current += pause + [step]
+            pause = []
+        elif current and sign == 0 and not pause:
+            pause = [step]
+        else:
+            if current:
+                runs.append(current)
+            current = [step] if sign != 0 else []
+            pause = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _changes(track: Track) -> list[Event]:
+    """Sitting down, standing up, turning and raising a hand: a sure fact that differs from the one before."""
+    out = []
+    for kind, before_value, after_value, event, direction in (
+            ("posture", "standing", "sitting", "sits_down", None),
+            ("posture", "sitting", "standing", "stands_up", None),
+            ("facing", "camera", "away", "turns", "away"),
+            ("facing", "away", "camera", "turns", "to_camera")):
+        previous = None
+        for sighting in track.sightings:
+            fact = sighting.fact(kind)
+            if fact is None:
+                continue
+            if previous is not None and previous[1].value == before_value and fact.value == after_value:
+                out.append(Event(round((previous[0].time + sighting.time) / 2, 2), event, track.id,
+                                 round(min(previous[1].confidence, fact.confidence), 3), direction))
+            previous = (sighting, fact)
+    previous = None
+    for sighting in track.sightings:
+        raised = next((f for f in sighting.facts if f.kind == "gesture" and f.value in ("arm_raised", "arms_raised")
+                       and f.confidence >= FACT_FLOOR), None)
+        if raised is not None and previous is not None and _arms_down(previous):
+            out.append(Event(round((previous.time + sighting.time) / 2, 2), "raises_hand", track.id,
+                             round(raised.confidence, 3)))
+        if raised is not None or _arms_down(sighting):
+            previous = sighting
+    return out
+
+
+def _arms_down(sighting: Sighting) -> bool:
+    """Both wrists seen, below the shoulders: the arms are not raised."""
+    body = sighting.body
+    if body is None or any(f.kind == "gesture" and f.value in ("arm_raised", "arms_raised") for f in sighting.facts):
+        return False
+    points = body.points
+    pairs = ((bp.LEFT_WRIST, bp.LEFT_SHOULDER), (bp.RIGHT_WRIST, bp.RIGHT_SHOULDER))
+    return all(points[w, 2] >= 0.7 and points[s, 2] >= 0.7 and points[w, 1] > points[s, 1] for w, s in pairs)
