@@ -4,25 +4,24 @@ Usage: python benchmarks/analyze.py [--samples DIR] [--only NAME]
 
 Runs `videodesc analyze` in a fresh process per input (so model loading is counted, as a user
 would see it), from an empty output folder (nothing cached), with `--json` progress events
-for the per-stage times, and reads the child's peak resident memory from the OS. Prints a
+for the per-stage times, and polls the child's peak resident memory (VmHWM) from /proc. Prints a
 Markdown table to paste into docs/benchmarks.md.
 
-Inputs: the 3-minute narrated clip of Debian's openboard-common, and the 10-minute Big Buck
-Bunny (720p) from `make samples`.
+Inputs: the 3-minute narrated clip of Debian's openboard-common, the 10-minute Big Buck Bunny
+(720p), and OpenCV's vtest.avi (79.5 s of pedestrians in one shot: people followed through 158
+samples) from `make samples`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import resource
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from child import timed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,6 +31,7 @@ def inputs(samples: Path) -> dict[str, tuple[Path, list[str]]]:
         "wannaworktogether (3:00, 480x352, narration)": (
             Path("/usr/share/openboard/library/videos/wannaworktogether.mp4"), ["--lang", "en"]),
         "Big Buck Bunny (9:56, 1280x720, no dialogue)": (samples / "bbb.mp4", ["--lang", "en"]),
+        "vtest.avi (1:20, 768x576 10 fps, one shot of pedestrians, no sound)": (samples / "vtest.avi", ["--lang", "en"]),
     }
 
 
@@ -43,23 +43,9 @@ def probe_duration(video: Path) -> float:
 
 def run_one(video: Path, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(Path(tmp) / "out"),
-               "--json", *extra]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        seconds = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        raise SystemExit(f"analyze failed on {video}: {proc.stderr.strip().splitlines()[-1]}")
-    stages = {}
-    for line in proc.stderr.splitlines():
-        if line.startswith("{"):
-            event = json.loads(line)
-            if event.get("event") == "done":
-                stages[event["stage"]] = event["seconds"]
-    # ru_maxrss of children is the largest child so far: fine while each run is bigger or the first.
-    return {"seconds": seconds, "stages": stages, "peak_mib": max(peak_kib, before) / 1024}
+        seconds, peak_mib, events = timed(["analyze", str(video), "-o", str(Path(tmp) / "out"), *extra])
+    stages = {e["stage"]: e["seconds"] for e in events if e.get("event") == "done"}
+    return {"seconds": seconds, "stages": stages, "peak_mib": peak_mib}
 
 
 def main() -> None:
