@@ -257,3 +257,16 @@ def test_a_street_shot_is_outdoors_in_daylight_in_the_facts(samples, tmp_path):
     said = {fact.kind: fact.value for fact in shot.place}
     assert said.get("setting") == "outdoor" and said.get("light") == "day"
     assert "Place and light" in (out / "report.html").read_text()
+
+
+def test_a_characters_clothing_is_one_colour_per_stretch_of_the_video():
+    from videodesc.vision.characters import outfits
+
+    seen = [(1.0, "red", 0.9), (5.0, "red", 0.8), (9.0, "black", 0.9),  # one odd reading: noise
+            (14.0, "red", 0.7), (300.0, "blue", 0.8), (310.0, "blue", 0.9), (320.0, "white", 0.6)]
+    first, second = outfits(seen)
+    assert (first.colour, first.start, first.end, first.sightings) == ("red", 1.0, 14.0, 3)
+    assert first.confidence == pytest.approx(0.8 * 3 / 4)  # the black reading costs a quarter
+    assert (second.colour, second.start, second.end) == ("blue", 300.0, 310.0)
+    assert outfits([(1.0, "red", 0.9)]) == []  # one keyframe is no stretch
+    assert outfits([]) == []

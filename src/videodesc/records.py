@@ -210,6 +210,22 @@ class Character:
     gender_confidence: float | None = None
     age: int | None = None
     age_confidence: float | None = None
+    outfits: list[Outfit] = field(default_factory=list)  # in time order
+
+
+@dataclass
+class Outfit:
+    """The colour of a character's top over a stretch of the video, where their keyframes agree.
+
+    People change clothes between scenes, not within one: a run of agreeing sightings is a
+    stretch, a single different reading in it is noise, and two in a row start a new stretch.
+    """
+
+    start: float  # first and last keyframe time it was seen on
+    end: float
+    colour: str  # a key of vision/colours.NAMES
+    confidence: float  # mean confidence of the agreeing sightings times their share of the stretch
+    sightings: int
 
 
 @dataclass

@@ -449,7 +449,14 @@ def _character_card(character: Character) -> str:
             f"<figcaption><strong>{name}</strong>{label}<br>"
             f'{character.appearances} appearance{"" if character.appearances == 1 else "s"}, '
             f'first seen <span class="time">{format_time(character.first_seen)}</span>'
-            f'{_voted(character)}</figcaption></figure>')
+            f'{_voted(character)}{_outfits(character)}</figcaption></figure>')
+
+
+def _outfits(character: Character) -> str:
+    """Each stretch of the video in which the character's top was one colour."""
+    parts = [f"{o.colour} top {format_time(o.start, 0)}-{format_time(o.end, 0)}{_confidence(o.confidence)}"
+             for o in character.outfits]
+    return "<br>" + escape("; ".join(parts)) if parts else ""
 
 
 def _voted(character: Character) -> str:

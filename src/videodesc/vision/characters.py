@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from videodesc.records import Outfit
+
 SAME_PERSON_DISTANCE = 0.6  # dlib's own threshold for its face embeddings
 
 
@@ -54,3 +56,35 @@ def vote_age(votes: Sequence[tuple[int, float, float]]) -> tuple[int | None, flo
     middle = int(np.searchsorted(np.cumsum(weights), weights.sum() / 2))
     confidence = float(np.average([c for _, c, _ in ordered], weights=[w for _, _, w in ordered]))
     return int(ordered[min(middle, len(ordered) - 1)][0]), round(confidence, 3)
+
+
+def outfits(sightings: Sequence[tuple[float, str, float]]) -> list[Outfit]:
+    """A character's clothing colour per stretch of the video, from (time, colour, confidence) per keyframe.
+
+    A stretch goes on while the readings agree; one reading that differs is noise (lighting, an
+    arm across the chest) and lowers the stretch's confidence, two different ones in a row start
+    a new stretch. A colour seen on one keyframe only is no stretch: that keyframe's own fact
+    says it already.
+    """
+    ordered = sorted(sightings)
+    stretches: list[list[tuple[float, str, float]]] = []
+    noise: list[int] = []
+    i = 0
+    while i < len(ordered):
+        time, colour, confidence = ordered[i]
+        if stretches and colour == stretches[-1][0][1]:
+            stretches[-1].append(ordered[i])
+        elif stretches and not (i + 1 < len(ordered) and ordered[i + 1][1] == colour):
+            noise[-1] += 1  # a single differing reading
+        else:
+            stretches.append([ordered[i]])
+            noise.append(0)
+        i += 1
+    found = []
+    for stretch, stray in zip(stretches, noise):
+        if len(stretch) < 2:
+            continue
+        share = len(stretch) / (len(stretch) + stray)
+        found.append(Outfit(stretch[0][0], stretch[-1][0], stretch[0][1],
+                            round(float(np.mean([c for _, _, c in stretch])) * share, 3), len(stretch)))
+    return found

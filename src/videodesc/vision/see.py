@@ -23,7 +23,7 @@ from videodesc.vision.body import Body, BodySettings, PoseEstimator
 from videodesc.vision.body import LEFT_SHOULDER as _LEFT_SHOULDER
 from videodesc.vision.body import NOSE as _NOSE
 from videodesc.vision.body import RIGHT_SHOULDER as _RIGHT_SHOULDER
-from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, vote_age, vote_gender
+from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, outfits, vote_age, vote_gender
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.face_mesh import FaceMesh
 from videodesc.vision.faces import FaceDetector, FaceSettings
@@ -85,7 +85,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
     found: list[tuple[float, Face, np.ndarray, np.ndarray]] = []  # time, face, embedding, crop
-    seen_with: list[tuple[Person, Face]] = []  # bodies whose face was seen: they take its character
+    seen_with: list[tuple[float, Person, Face]] = []  # bodies whose face was seen: they take its character
     followed: list[tuple[ShotFacts, list[Frame]]] = []  # tracked once the characters are known
 
     def faces_in(image: np.ndarray) -> list:
@@ -146,7 +146,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
                 people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects)
                 shot_facts.people.extend(person for person, _, _ in people)
-                seen_with.extend((person, face) for person, face, _ in people if face is not None)
+                seen_with.extend((keyframe.time, person, face) for person, face, _ in people if face is not None)
                 if shot.samples:
                     frames.append(_frame(keyframe, image, sightings_on(image, keyframe.time, person_boxes, [
                         (body, [Observation(f.kind, f.value, f.confidence) for f in person.facts], person)
@@ -163,8 +163,12 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                         person_boxes = _person_boxes(detected_objects, settings.bodies.min_person_box)
                         bodies = poses.estimate(image, [box for box, _ in person_boxes])
                         objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
-                        frames.append(_frame(sample, image, sightings_on(image, sample.time, person_boxes, [
-                            (body, observe(body, image, False, [], objects_seen), None) for body in bodies])))
+                        # Samples are smaller than keyframes: boxes go into keyframe pixels.
+                        scale = frames[0].width / image.shape[1]
+                        frames.append(Frame(sample.time, frames[0].width, frames[0].height, sample.camera,
+                                            sightings_on(image, sample.time, person_boxes, [
+                                                (body, observe(body, image, False, [], objects_seen), None)
+                                                for body in bodies], scale)))
                     if on_progress is not None:
                         on_progress(done)
                 followed.append((shot_facts, sorted(frames, key=lambda f: f.time)))
@@ -191,9 +195,9 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
         quality = face.score * face.box[2]  # a big, clear face represents the person best
         if number not in best_crop or quality > best_crop[number][0]:
             best_crop[number] = (quality, crop)
-    for person, face in seen_with:
+    for _, person, face in seen_with:
         person.character = face.character
-    _consolidate(characters, [face for _, face, _, _ in found])
+    _consolidate(characters, [face for _, face, _, _ in found], seen_with)
     for shot_facts, frames in followed:
         tracks = link(frames)
         shot_facts.tracks = [track.to_record() for track in tracks]
@@ -276,8 +280,10 @@ def _agreed_place(found: list[PlaceFact]) -> list[PlaceFact]:
     return agreed
 
 
-def _consolidate(characters: dict[int, Character], faces: list[Face]) -> None:
-    """Each character's one gender and age, voted over all their faces (bigger and surer faces weigh more)."""
+def _consolidate(characters: dict[int, Character], faces: list[Face],
+                 people: list[tuple[float, Person, Face]]) -> None:
+    """Each character's one gender and age, voted over all their faces (bigger and surer faces
+    weigh more), and the colour of their top per stretch of the video."""
     by_id = {c.id: c for c in characters.values()}
     genders: dict[str, list] = {}
     ages: dict[str, list] = {}
@@ -290,6 +296,13 @@ def _consolidate(characters: dict[int, Character], faces: list[Face]) -> None:
     for character_id, character in by_id.items():
         character.gender, character.gender_confidence = vote_gender(genders.get(character_id, []))
         character.age, character.age_confidence = vote_age(ages.get(character_id, []))
+    tops: dict[str, list[tuple[float, str, float]]] = {}
+    for time, person, _ in people:
+        for fact in person.facts:
+            if fact.kind == "clothing":
+                tops.setdefault(person.character, []).append((time, fact.value, fact.confidence))
+    for character_id, character in by_id.items():
+        character.outfits = outfits(tops.get(character_id, []))
 
 
 def _best_per_label(tags: list[SceneTag]) -> list[SceneTag]:

@@ -110,8 +110,12 @@ def torso_colour(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.nd
 
 
 def sightings_on(image_bgr: np.ndarray, time: float, person_boxes: list[tuple[tuple[int, int, int, int], float]],
-                 bodies: list[tuple[Body, list[Observation], Person | None]]) -> list[Sighting]:
-    """The people on one frame: each person box with the body whose shoulders are inside it."""
+                 bodies: list[tuple[Body, list[Observation], Person | None]], scale: float = 1.0) -> list[Sighting]:
+    """The people on one frame: each person box with the body whose shoulders are inside it.
+
+    `scale` turns the image's pixels into the shot's keyframe pixels (samples are smaller), in
+    which every sighting's box is given so that a track's positions compare.
+    """
     sightings = []
     free = list(bodies)
     for box, confidence in _outermost(person_boxes):
@@ -125,7 +129,8 @@ def sightings_on(image_bgr: np.ndarray, time: float, person_boxes: list[tuple[tu
                 inside = free.pop(n)
                 break
         body, facts, person = inside if inside is not None else (None, [], None)
-        sightings.append(Sighting(time, box, confidence, torso_colour(image_bgr, box), facts, body, person))
+        scaled = tuple(round(v * scale) for v in box) if scale != 1.0 else box
+        sightings.append(Sighting(time, scaled, confidence, torso_colour(image_bgr, box), facts, body, person))
     return sightings
 
 
