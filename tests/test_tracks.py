@@ -220,3 +220,17 @@ def test_unsure_facts_and_unseen_arms_make_no_events():
     track, frames = _track([(1.0, [standing], None), (1.5, [unsure_sitting], None), (2.0, [standing, raised], _body(True)),
                     (2.5, [standing], None)])
     assert events([track], frames) == []
+
+
+def test_cartoon_figures_at_the_edge_neither_enter_nor_leave(samples, tmp_path):
+    """Big Buck Bunny 3:30-4:10: the object detector boxes the squirrel and the rabbit as people.
+
+    The squirrel turns its head at the right edge and is lost to the detector; the rabbit walks up
+    to the camera until he fills the picture. Both once made a "leaves by the right".
+    """
+    clip = tmp_path / "bbb_edge.mp4"
+    ffmpeg("-ss", "210", "-i", str(samples / "bbb.mp4"), "-t", "40", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", str(clip))
+    _, facts = analyze(clip, tmp_path / "out")
+    assert sum(len(shot.tracks) for shot in facts.shots) >= 1  # they are followed
+    assert [e for shot in facts.shots for e in shot.events if e.kind in ("enters", "leaves")] == []

@@ -118,7 +118,9 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                 shot_facts.objects.extend(ObjectHint(keyframe.path, o.label, o.confidence, list(o.box))
                                           for o in detected_objects)
                 person_boxes = _person_boxes(detected_objects, settings.bodies.min_person_box)
-                bodies = poses.estimate(image, [box for box, _ in person_boxes])
+                # A body needs a person box or a face to count (people_on_keyframe): with no box,
+                # BlazePose waits for the faces, and is skipped when there are none.
+                bodies = poses.estimate(image, [box for box, _ in person_boxes]) if person_boxes else None
                 for line in reader.read(image):
                     if line.text in seen_text:  # a sign stays up across keyframes: one fact
                         continue
@@ -144,6 +146,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     shot_facts.faces.append(face)
                     keyframe_faces.append(face)
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
+                if bodies is None:
+                    bodies = poses.estimate(image) if keyframe_faces else []
                 people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects)
                 shot_facts.people.extend(person for person, _, _ in people)
                 seen_with.extend((keyframe.time, person, face) for person, face, _ in people if face is not None)

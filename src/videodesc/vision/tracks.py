@@ -29,6 +29,8 @@ EDGE = 0.02  # a box this close to the left or right edge (share of the width) i
 # (or out), came in (or went out) there: the detector misses people only partly in the picture.
 NEAR_EDGE = 0.75
 MAX_EDGE_SECONDS = 1.0  # how far back (or on) the crossing of the edge is placed from that heading
+MAX_EDGE_SIZE_CHANGE = 0.3  # log height change between the last two sightings of someone crossing an edge
+STILL_THERE = 0.3  # box overlap (IoU) on the next frame that means the person did not leave
 MAX_MISSED = 2  # frames a track survives unseen (detector misses, people passing each other)
 CONTAINED = 0.8  # a person box this much inside a bigger one is the same person boxed again
 MIN_SIGHTINGS = 2  # a person found on one frame only may be a false detection
@@ -241,12 +243,30 @@ def _crossing(first: Sighting, second: Sighting, frame_width: int) -> tuple[str,
     # Towards the inside from `first` to `second`: the way in for the track's first sighting,
     # and, since `second` is then the earlier one, the way out for its last.
     speed = (second.centre[0] - first.centre[0]) / seconds * (1 if side == "left" else -1)
-    if speed <= 0:
-        return None
+    if speed < WALK_SPEED * max(first.box[3], second.box[3]):
+        return None  # not walking across: a box at the edge changing shape, someone turning
     if gap <= EDGE * frame_width:
         return side, 0.0  # cut by the edge: crossing it now
     travel = gap / speed
     return (side, travel) if travel <= MAX_EDGE_SECONDS else None
+
+
+def _still_there(sighting: Sighting, frame: Frame) -> bool:
+    """Someone on `frame` where `sighting` is: the track broke off (a box changing shape), the person did not go."""
+    return any(_overlap(sighting.box, other.box) >= STILL_THERE for other in frame.sightings)
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two boxes."""
+    width = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    height = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - width * height
+    return width * height / union if union > 0 else 0.0
+
+
+def _steady_size(a: Sighting, b: Sighting) -> bool:
+    """Coming closer fills the picture up to its edges; going out by an edge keeps one's size."""
+    return abs(float(np.log(max(a.box[3], 1) / max(b.box[3], 1)))) <= MAX_EDGE_SIZE_CHANGE
 
 
 def _entries_and_exits(track: Track, frames: list[Frame]) -> list[Event]:
@@ -254,14 +274,20 @@ def _entries_and_exits(track: Track, frames: list[Frame]) -> list[Event]:
     first, last = track.frames[0], track.frames[-1]
     width = frames[first].width
     # Entering: not on the frame before, at an edge and heading in.
-    crossing = _crossing(track.sightings[0], track.sightings[1], width) if first > 0 else None
+    crossing = None
+    if first > 0 and _steady_size(track.sightings[0], track.sightings[1]) \
+            and not _still_there(track.sightings[0], frames[first - 1]):
+        crossing = _crossing(track.sightings[0], track.sightings[1], width)
     if crossing is not None:
         side, before = crossing
         earliest = frames[first - 1].time
         time = (earliest + frames[first].time) / 2 if before == 0 else max(earliest, track.sightings[0].time - before)
         out.append(Event(round(time, 2), "enters", track.id,
                          round(min(s.confidence for s in track.sightings[:2]), 3), side))
-    crossing = _crossing(track.sightings[-1], track.sightings[-2], width) if last < len(frames) - 1 else None
+    crossing = None
+    if last < len(frames) - 1 and _steady_size(track.sightings[-1], track.sightings[-2]) \
+            and not _still_there(track.sightings[-1], frames[last + 1]):
+        crossing = _crossing(track.sightings[-1], track.sightings[-2], width)
     if crossing is not None:
         side, after = crossing
         latest = frames[last + 1].time
