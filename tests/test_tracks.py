@@ -234,3 +234,12 @@ def test_cartoon_figures_at_the_edge_neither_enter_nor_leave(samples, tmp_path):
     _, facts = analyze(clip, tmp_path / "out")
     assert sum(len(shot.tracks) for shot in facts.shots) >= 1  # they are followed
     assert [e for shot in facts.shots for e in shot.events if e.kind in ("enters", "leaves")] == []
+
+
+def test_only_sure_events_reach_the_writer():
+    from videodesc.records import Event, ShotFacts
+    from videodesc.vision.reliable import reliable_facts
+
+    unsure = Event(3.0, "enters", "track-1", 0.3, "left")
+    sure = Event(4.0, "walks", "track-1", 0.7, "right", end=6.0)
+    assert reliable_facts(ShotFacts(0, events=[unsure, sure])).events == [sure]
