@@ -81,7 +81,7 @@ class Shot:
     end: float
     keyframes: list[Keyframe] = field(default_factory=list)
     camera: list[CameraMove] = field(default_factory=list)
-    # Long shots only: the other frames of the shot pass (about one a second), for following people.
+    # Long shots only: a frame every 0.5 s besides the keyframes (shots/detect.py), for following people.
     samples: list[Keyframe] = field(default_factory=list)
 
     @property

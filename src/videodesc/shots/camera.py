@@ -55,14 +55,13 @@ class MotionTracker:
         # 1 ms a step (2.3-4.4 ms at 256 px), some 4 ms per second of video.
         small = cv2.pyrDown(grey)
         if self._previous is not None:
-            step = self._measure(self._previous, small, time)
+            step = self._measure(self._previous, small, time, round(time - self._previous_time, 3))
             if step is not None:
-                step.since = round(time - self._previous_time, 3)
                 self.steps.append(step)
         self._previous, self._previous_time = small, time
 
     @staticmethod
-    def _measure(before: np.ndarray, after: np.ndarray, time: float) -> MotionStep | None:
+    def _measure(before: np.ndarray, after: np.ndarray, time: float, since: float) -> MotionStep | None:
         corners = cv2.goodFeaturesToTrack(before, maxCorners=60, qualityLevel=0.01, minDistance=4)
         if corners is None or len(corners) < 12:
             return None  # a flat picture (black, sky) says nothing about the camera
@@ -79,7 +78,7 @@ class MotionTracker:
         shift = matrix @ centre - centre[:2]
         scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
         return MotionStep(round(time, 3), float(shift[0] / width), float(shift[1] / width),
-                          float(np.log(max(scale, 1e-3))), float(inliers.mean()), 0.0)
+                          float(np.log(max(scale, 1e-3))), float(inliers.mean()), since)
 
 
 def camera_moves(steps: list[MotionStep], start: float, end: float) -> list[CameraMove]:

@@ -107,16 +107,16 @@ def _frame_quality(grey: np.ndarray, score: float, threshold: float) -> tuple[fl
     return quality, sharpness
 
 
-def _encode(frame: av.VideoFrame, quality: int) -> bytes | None:
+def _keyframe_jpeg(frame: av.VideoFrame) -> bytes | None:
     image = frame.to_ndarray(format="bgr24")
     size = keyframe_size(image.shape[1], image.shape[0])
     if size != (image.shape[1], image.shape[0]):
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     return encoded.tobytes() if ok else None
 
 
-def sample_size(width: int, height: int) -> tuple[int, int]:
+def _sample_size(width: int, height: int) -> tuple[int, int]:
     """The pixel size of the samples of a `width` x `height` video (keyframes may be bigger)."""
     if width <= SAMPLE_MAX_WIDTH:
         return width, height
@@ -151,13 +151,13 @@ def scan(path: Path, media: Media, options: ShotOptions,
         def close(b: _Bucket | None) -> None:
             if b is None or b.best_frame is None:
                 return
-            encoded = _encode(b.best_frame, JPEG_QUALITY)
+            encoded = _keyframe_jpeg(b.best_frame)
             if encoded is not None:
                 result.candidates.append(_Candidate(b.best_time, b.best_quality, b.best_sharpness, encoded))
 
         stretch_start, next_sample = 0.0, 0.0
         held: list[tuple[float, float, np.ndarray]] = []  # samples of a stretch not yet long enough
-        sample_width, sample_height = sample_size(media.width or width, media.height or height)
+        sample_width, sample_height = _sample_size(media.width or width, media.height or height)
 
         def keep_sample(time: float, sharpness: float, frame: av.VideoFrame) -> None:
             held.append((time, sharpness, frame.to_ndarray(format="bgr24", width=sample_width, height=sample_height,

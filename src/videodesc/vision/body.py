@@ -80,6 +80,13 @@ class Body:
         x1, y1 = seen[:, :2].max(axis=0)
         return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
+    def shoulders_in(self, box: tuple[int, int, int, int]) -> bool:
+        """Whether the point between the shoulders lies in `box` (x, y, width, height): this
+        body is the person another detector boxed, even when the hips are out of the frame."""
+        x, y, w, h = box
+        cx, cy = self.points[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(axis=0)
+        return bool(x <= cx <= x + w and y <= cy <= y + h)
+
     def visible(self, *indices: int, floor: float = 0.5) -> bool:
         return bool(all(self.points[i, 2] >= floor for i in indices))
 

@@ -69,17 +69,15 @@ def outfits(sightings: Sequence[tuple[float, str, float]]) -> list[Outfit]:
     ordered = sorted(sightings)
     stretches: list[list[tuple[float, str, float]]] = []
     noise: list[int] = []
-    i = 0
-    while i < len(ordered):
-        time, colour, confidence = ordered[i]
+    for i, sighting in enumerate(ordered):
+        colour = sighting[1]
         if stretches and colour == stretches[-1][0][1]:
-            stretches[-1].append(ordered[i])
+            stretches[-1].append(sighting)
         elif stretches and not (i + 1 < len(ordered) and ordered[i + 1][1] == colour):
             noise[-1] += 1  # a single differing reading
         else:
-            stretches.append([ordered[i]])
+            stretches.append([sighting])
             noise.append(0)
-        i += 1
     found = []
     for stretch, stray in zip(stretches, noise):
         if len(stretch) < 2:

@@ -20,9 +20,7 @@ from videodesc.records import (Character, Face, Facts, Keyframe, ObjectHint, Per
                                Shot, ShotFacts, TextLine, Timeline)
 from videodesc.vision.age_gender import AgeGenderEstimator
 from videodesc.vision.body import Body, BodySettings, PoseEstimator
-from videodesc.vision.body import LEFT_SHOULDER as _LEFT_SHOULDER
 from videodesc.vision.body import NOSE as _NOSE
-from videodesc.vision.body import RIGHT_SHOULDER as _RIGHT_SHOULDER
 from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, outfits, vote_age, vote_gender
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.face_mesh import FaceMesh
@@ -163,16 +161,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     done += 1
                     image = cv2.imread(str(keyframe_root / sample.path))
                     if image is not None and image.size:
-                        detected_objects = objects.detect(image)
-                        person_boxes = _person_boxes(detected_objects, settings.bodies.min_person_box)
-                        bodies = poses.estimate(image, [box for box, _ in person_boxes])
-                        objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
-                        # Samples are smaller than keyframes: boxes go into keyframe pixels.
-                        scale = frames[0].width / image.shape[1]
-                        frames.append(Frame(sample.time, frames[0].width, frames[0].height, sample.camera,
-                                            sightings_on(image, sample.time, person_boxes, [
-                                                (body, observe(body, image, False, [], objects_seen), None)
-                                                for body in bodies], scale)))
+                        frames.append(_sample_frame(sample, image, frames[0], objects, poses,
+                                                    settings.bodies.min_person_box))
                     if on_progress is not None:
                         on_progress(done)
                 followed.append((shot_facts, sorted(frames, key=lambda f: f.time)))
@@ -234,9 +224,7 @@ def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], fac
         nose_x, nose_y, nose_seen = body.points[_NOSE]
         face = next((f for f in faces if nose_seen >= 0.5 and f.box[0] - 0.2 * f.box[2] <= nose_x <= f.box[0] + 1.2 * f.box[2]
                      and f.box[1] - 0.2 * f.box[3] <= nose_y <= f.box[1] + 1.2 * f.box[3]), None)
-        shoulders = body.points[[_LEFT_SHOULDER, _RIGHT_SHOULDER], :2].mean(axis=0)
-        in_person_box = any(x <= shoulders[0] <= x + w and y <= shoulders[1] <= y + h for x, y, w, h in person_boxes)
-        if face is None and not in_person_box:
+        if face is None and not any(body.shoulders_in(box) for box in person_boxes):
             continue
         facts = observe(body, image, face is not None, boxes, objects_seen)
         if face is not None:
@@ -254,6 +242,20 @@ def _person_boxes(detected_objects: list, floor: float) -> list[tuple[tuple[int,
 
 def _frame(keyframe: Keyframe, image: np.ndarray, sightings: list) -> Frame:
     return Frame(keyframe.time, image.shape[1], image.shape[0], keyframe.camera, sightings)
+
+
+def _sample_frame(sample: Keyframe, image: np.ndarray, keyframe: Frame, objects: ObjectDetector,
+                  poses: PoseEstimator, min_person_box: float) -> Frame:
+    """The people on one sample: person boxes and the bodies in them, with their facts (no faces)."""
+    detected_objects = objects.detect(image)
+    person_boxes = _person_boxes(detected_objects, min_person_box)
+    bodies = poses.estimate(image, [box for box, _ in person_boxes])
+    objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
+    # Samples are smaller than keyframes: boxes go into keyframe pixels.
+    sightings = sightings_on(image, sample.time, person_boxes,
+                             [(body, observe(body, image, False, [], objects_seen), None) for body in bodies],
+                             keyframe.width / image.shape[1])
+    return Frame(sample.time, keyframe.width, keyframe.height, sample.camera, sightings)
 
 
 def _shot_scale(scales: list) -> tuple[str | None, float | None]:

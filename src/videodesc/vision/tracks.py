@@ -15,6 +15,7 @@ said.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from videodesc.records import Event, Person, PersonTrack
 from videodesc.vision import body as bp
 from videodesc.vision.body import Body
-from videodesc.vision.people import Observation
+from videodesc.vision.people import SEEN, Observation
 
 EDGE = 0.02  # a box this close to the left or right edge (share of the width) is cut by it
 # A person first (or last) found this close to an edge, in their own heights, and heading in
@@ -54,6 +55,7 @@ MIN_DEPTH = 0.3  # log height change (about 35% bigger or smaller) before it is 
 MIN_FEET = 0.3  # body heights the feet move down (coming closer) or up the picture meanwhile
 MIN_DEPTH_SECONDS = 1.0
 FACT_FLOOR = 0.75  # posture, facing and gesture facts an event rests on (as ConfidenceFloors.person)
+RAISED = ("arm_raised", "arms_raised")  # the gestures of a raised hand
 
 
 @dataclass
@@ -122,16 +124,10 @@ def sightings_on(image_bgr: np.ndarray, time: float, person_boxes: list[tuple[tu
     sightings = []
     free = list(bodies)
     for box, confidence in _outermost(person_boxes):
-        x, y, w, h = box
-        if w <= 0 or h <= 0:
+        if box[2] <= 0 or box[3] <= 0:
             continue
-        inside = None
-        for n, candidate in enumerate(free):
-            shoulders = candidate[0].points[[bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER], :2].mean(axis=0)
-            if x <= shoulders[0] <= x + w and y <= shoulders[1] <= y + h:
-                inside = free.pop(n)
-                break
-        body, facts, person = inside if inside is not None else (None, [], None)
+        match = next((n for n, candidate in enumerate(free) if candidate[0].shoulders_in(box)), None)
+        body, facts, person = free.pop(match) if match is not None else (None, [], None)
         scaled = tuple(round(v * scale) for v in box) if scale != 1.0 else box
         sightings.append(Sighting(time, scaled, confidence, torso_colour(image_bgr, box), facts, body, person))
     return sightings
@@ -318,63 +314,71 @@ def _background_positions(track: Track, frames: list[Frame]) -> list[list[tuple[
     return parts
 
 
+class _Step(NamedTuple):
+    """The motion between two sightings of a part of a track, against the background."""
+
+    before: Sighting
+    after: Sighting
+    across: float  # body heights to the right (negative: left)
+    depth: float  # log height change (positive: closer)
+    across_sign: int  # -1, 0 or +1: moving across faster than WALK_SPEED, or not
+    depth_sign: int  # the same in depth, against DEPTH_SPEED
+
+
 def _walks(track: Track, frames: list[Frame]) -> list[Event]:
     """Runs of steady motion across the picture or in depth, each long enough to be a walk."""
     out = []
     for part in _background_positions(track, frames):
-        if len(part) < 2:
-            continue
-        # Per step between sightings: -1, 0 or +1 across the picture, and in depth.
         steps = []
         for (a, ca, ha), (b, cb, hb) in zip(part, part[1:]):
             seconds = max(b.time - a.time, 1e-3)
-            height = (a.box[3] + b.box[3]) / 2
-            across = (cb[0] - ca[0]) / height
+            across = (cb[0] - ca[0]) / ((a.box[3] + b.box[3]) / 2)
             depth = hb - ha
-            steps.append((a, b, across, depth,
-                          int(np.sign(across)) if abs(across) / seconds >= WALK_SPEED else 0,
-                          int(np.sign(depth)) if abs(depth) / seconds >= DEPTH_SPEED else 0))
-        for axis, value, sign, least in (("across", 2, 4, MIN_WALK), ("depth", 3, 5, MIN_DEPTH)):
-            for run in _runs(steps, sign):
-                amount = sum(step[value] for step in run)
+            steps.append(_Step(a, b, across, depth,
+                               int(np.sign(across)) if abs(across) / seconds >= WALK_SPEED else 0,
+                               int(np.sign(depth)) if abs(depth) / seconds >= DEPTH_SPEED else 0))
+        for axis, least in (("across", MIN_WALK), ("depth", MIN_DEPTH)):
+            for run in _runs(steps, axis + "_sign"):
+                across = sum(step.across for step in run)
+                depth = sum(step.depth for step in run)
+                amount = across if axis == "across" else depth
                 if abs(amount) < least:
                     continue
+                start, stop = run[0].before, run[-1].after
                 if axis == "across":
                     direction = "right" if amount > 0 else "left"
                     # Mostly coming closer or going off: that is said as towards or away instead.
-                    depth = abs(sum(step[3] for step in run))
-                    if depth / MIN_DEPTH > abs(amount) / MIN_WALK:
+                    if abs(depth) / MIN_DEPTH > abs(across) / MIN_WALK:
                         continue
                 else:
                     direction = "towards" if amount > 0 else "away"
-                    across = abs(sum(step[2] for step in run))
-                    if across / MIN_WALK >= abs(amount) / MIN_DEPTH:
+                    if abs(across) / MIN_WALK >= abs(depth) / MIN_DEPTH:
                         continue
                     # A box's height jitters by a fifth on small figures; the feet must agree
                     # (lower in the picture coming closer, higher going off), for a second or more.
-                    start, stop = run[0][0], run[-1][1]
                     feet = (stop.box[1] + stop.box[3] - start.box[1] - start.box[3]) / ((start.box[3] + stop.box[3]) / 2)
                     if feet * amount <= 0 or abs(feet) < MIN_FEET or stop.time - start.time < MIN_DEPTH_SECONDS:
                         continue
-                    facing = [s.fact("facing") for s in [run[0][0]] + [step[1] for step in run]]
+                    facing = [s.fact("facing") for s in [start] + [step.after for step in run]]
                     facing = [f.value for f in facing if f is not None]
                     if facing.count("away" if direction == "towards" else "camera") > len(facing) / 2:
                         continue  # the body says otherwise
-                sightings = [run[0][0]] + [step[1] for step in run]
+                sightings = [start] + [step.after for step in run]
                 confidence = min(1.0, abs(amount) / least / 2) * float(np.mean([s.confidence for s in sightings]))
-                out.append(Event(round(run[0][0].time, 2), "walks", track.id, round(confidence, 3), direction,
-                                 end=round(run[-1][1].time, 2)))
+                out.append(Event(round(start.time, 2), "walks", track.id, round(confidence, 3), direction,
+                                 end=round(stop.time, 2)))
     return out
 
 
-def _runs(steps: list[tuple], sign_at: int) -> list[list[tuple]]:
-    """Consecutive steps with the same non-zero sign; one still step between two same-signed runs joins them."""
-    runs: list[list[tuple]] = []
-    current: list[tuple] = []
-    pause: list[tuple] = []
+def _runs(steps: list[_Step], sign_of: str) -> list[list[_Step]]:
+    """Consecutive steps with the same non-zero sign (the field `sign_of`); one still step between
+    two same-signed runs joins them."""
+    runs: list[list[_Step]] = []
+    current: list[_Step] = []
+    pause: list[_Step] = []
     for step in steps:
-        sign = step[sign_at]
-        if current and sign == current[0][sign_at]:
+        sign = getattr(step, sign_of)
+        if current and sign == getattr(current[0], sign_of):
             current += pause + [step]
             pause = []
         elif current and sign == 0 and not pause:
@@ -408,7 +412,7 @@ def _changes(track: Track) -> list[Event]:
             previous = (sighting, fact)
     previous = None
     for sighting in track.sightings:
-        raised = next((f for f in sighting.facts if f.kind == "gesture" and f.value in ("arm_raised", "arms_raised")
+        raised = next((f for f in sighting.facts if f.kind == "gesture" and f.value in RAISED
                        and f.confidence >= FACT_FLOOR), None)
         if raised is not None and previous is not None and _arms_down(previous):
             out.append(Event(round((previous.time + sighting.time) / 2, 2), "raises_hand", track.id,
@@ -421,8 +425,7 @@ def _changes(track: Track) -> list[Event]:
 def _arms_down(sighting: Sighting) -> bool:
     """Both wrists seen, below the shoulders: the arms are not raised."""
     body = sighting.body
-    if body is None or any(f.kind == "gesture" and f.value in ("arm_raised", "arms_raised") for f in sighting.facts):
+    if body is None or any(f.kind == "gesture" and f.value in RAISED for f in sighting.facts):
         return False
-    points = body.points
     pairs = ((bp.LEFT_WRIST, bp.LEFT_SHOULDER), (bp.RIGHT_WRIST, bp.RIGHT_SHOULDER))
-    return all(points[w, 2] >= 0.7 and points[s, 2] >= 0.7 and points[w, 1] > points[s, 1] for w, s in pairs)
+    return all(body.visible(w, s, floor=SEEN) and body.points[w, 1] > body.points[s, 1] for w, s in pairs)
