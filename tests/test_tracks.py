@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from conftest import ffmpeg
-from videodesc.records import load_facts, load_timeline
+from videodesc.records import Keyframe, load_facts, load_timeline
 from videodesc.vision.body import LANDMARK_COUNT, LEFT_SHOULDER, LEFT_WRIST, RIGHT_SHOULDER, RIGHT_WRIST, Body
 from videodesc.vision.people import Observation
-from videodesc.vision.tracks import Frame, Sighting, Track, events
+from videodesc.vision.tracks import Frame, Sighting, Track, events, link
 
 # (kind, edge, seconds): every crossing of the left or right edge in vtest.avi's first 30 s.
 VTEST_EDGE_CROSSINGS = [
@@ -243,3 +243,54 @@ def test_only_sure_events_reach_the_writer():
     unsure = Event(3.0, "enters", "track-1", 0.3, "left")
     sure = Event(4.0, "walks", "track-1", 0.7, "right", end=6.0)
     assert reliable_facts(ShotFacts(0, events=[unsure, sure])).events == [sure]
+
+
+def test_faces_on_samples_name_a_track_and_keep_two_people_apart(samples):
+    """Someone followed only on samples (walking in after the keyframes) is still named by their face.
+
+    Real photos moved across a 640x360 sample: Obama (obama3.jpg), known from a keyframe face,
+    and the pointing man of zidane.jpg, whose face no keyframe showed. The same photos shrunk until the face is under 48 px
+    give no embedding, so no name.
+    """
+    import cv2
+
+    from videodesc.vision.body import PoseEstimator
+    from videodesc.vision.faces import FaceDetector
+    from videodesc.vision.objects import ObjectDetector
+    from videodesc.vision.see import _embed_faces, _identify, _sample_frame
+
+    detector, objects, poses = FaceDetector(), ObjectDetector(), PoseEstimator()
+    obama, biden = (cv2.imread(str(samples / name)) for name in ("obama3.jpg", "biden.jpg"))
+    known = [("person-1", detector.detect(biden)[0].embedding), ("person-2", detector.detect(obama)[0].embedding)]
+    obama = obama[150:1450]  # head and chest, so that the face is about 80 px on the sample
+    zidane = cv2.imread(str(samples / "zidane.jpg"))[:, 700:1180]  # Zidane alone, head and shoulders
+    keyframe = Frame(0.0, 1280, 720, None, [])
+
+    def followed(photo, height):
+        person = cv2.resize(photo, (round(photo.shape[1] * height / photo.shape[0]), height), interpolation=cv2.INTER_AREA)
+        frames = []
+        for step in range(4):
+            sample = np.full((360, 640, 3), 90, np.uint8)
+            x = 40 + 60 * step
+            width = min(person.shape[1], 640 - x)
+            sample[360 - height:, x:x + width] = person[:, :width]
+            frame = _sample_frame(Keyframe(0.5 * step, f"s{step}.jpg", 1.0, [0.0, 0.0, 0.0]), sample, keyframe, objects, poses, 0.4)
+            _embed_faces(sample, frame.sightings, detector)
+            frames.append(frame)
+        return frames
+
+    big = followed(obama, 340)
+    assert all(any(s.embedding is not None for s in frame.sightings) for frame in big)
+    (track,) = link(big)
+    assert track.to_record(lambda e: _identify(e, known)).character == "person-2"
+    # Nobody known: the track stays unnamed rather than taking the nearest face, even the only one.
+    (stranger,) = link(followed(zidane, 340))
+    assert stranger.to_record(lambda e: _identify(e, known)).character is None
+    assert stranger.to_record(lambda e: _identify(e, known[1:])).character is None
+    small = followed(obama, 150)  # the face about 35 px across
+    assert all(s.embedding is None for frame in small for s in frame.sightings)
+    # Two sightings whose faces are clearly two people (Obama, Biden) are never one track, wherever they stand.
+    first, second = big[0].sightings[0], followed(biden[:1300], 340)[1].sightings[0]
+    assert first.embedding is not None and second.embedding is not None
+    second.box, second.colour = first.box, first.colour
+    assert len(link([Frame(0.0, 1280, 720, None, [first]), Frame(0.5, 1280, 720, None, [second])])) == 0

@@ -14,6 +14,7 @@ said.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -48,6 +49,10 @@ MAX_SIZE_CHANGE = 0.5  # log of the height ratio between two sightings linked
 # walker half a second apart measured 0.6-0.75 (with a finer 12 x 4 histogram than now), so the
 # gate is loose: colour mostly ranks the candidates, position and size decide.
 MAX_COLOUR_DISTANCE = 0.85
+# Two faces on samples this far apart (dlib embeddings) are two people: different people in the
+# test photos measured 0.57-0.98, one face shrunk to sample size drifted up to 0.31. Between
+# the two, the faces do not decide and position, size and colour do.
+DIFFERENT_FACES = 0.75
 WALK_SPEED = 0.3  # body heights a second across the picture: slower is standing or shifting
 MIN_WALK = 1.0  # body heights travelled before a walk is said
 DEPTH_SPEED = 0.12  # log height change a second: walking towards or away from the camera
@@ -69,6 +74,7 @@ class Sighting:
     facts: list[Observation] = field(default_factory=list)  # from the body in the box, if any
     body: Body | None = field(default=None, repr=False)
     person: Person | None = field(default=None, repr=False)  # the keyframe's record, for its character
+    embedding: np.ndarray | None = field(default=None, repr=False)  # the face on a sample, when big enough
 
     @property
     def centre(self) -> np.ndarray:
@@ -97,8 +103,15 @@ class Track:
     sightings: list[Sighting] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)  # index of each sighting's frame
 
-    def to_record(self) -> PersonTrack:
+    def to_record(self, identify: Callable[[np.ndarray], str | None] = lambda _: None) -> PersonTrack:
+        """The track as facts.json keeps it, with the character most of its faces belong to.
+
+        `identify` names the character a sample's face embedding belongs to (None when it is
+        nobody known): someone who walks in after the keyframes is still named.
+        """
         characters = [s.person.character for s in self.sightings if s.person is not None and s.person.character]
+        characters += [c for c in (identify(s.embedding) for s in self.sightings
+                                   if s.person is None and s.embedding is not None) if c]
         return PersonTrack(self.id, self.sightings[0].time, self.sightings[-1].time, len(self.sightings),
                            max(set(characters), key=characters.count) if characters else None)
 
@@ -131,6 +144,27 @@ def sightings_on(image_bgr: np.ndarray, time: float, person_boxes: list[tuple[tu
         scaled = tuple(round(v * scale) for v in box) if scale != 1.0 else box
         sightings.append(Sighting(time, scaled, confidence, torso_colour(image_bgr, box), facts, body, person))
     return sightings
+
+
+def head_box(body: Body, min_size: int) -> tuple[int, int, int, int] | None:
+    """A square around the head, for the face detector; None when the face would be smaller than
+    `min_size` pixels or is not seen from the front.
+
+    BlazePose's face points can sit half a face off the face (the man in zidane.jpg's right
+    half, 48 px on a 75 px face), so the square is centred between the nose and the shoulders'
+    midpoint and is as wide as the shoulders.
+    """
+    if not body.visible(bp.NOSE, bp.LEFT_EYE, bp.RIGHT_EYE, bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER, floor=SEEN):
+        return None
+    eyes = float(np.linalg.norm(body.xy(bp.LEFT_EYE) - body.xy(bp.RIGHT_EYE)))
+    # A face box (dlib's) is about 2.5 eye distances wide.
+    if 2.5 * eyes < min_size:
+        return None
+    shoulders = body.points[[bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER], :2]
+    side = int(max(5 * eyes, float(np.linalg.norm(shoulders[0] - shoulders[1]))))
+    x = (body.xy(bp.NOSE)[0] + shoulders[:, 0].mean()) / 2
+    y = body.xy(bp.NOSE)[1]
+    return int(x - side / 2), int(y - side / 2), side, side
 
 
 def _outermost(person_boxes: list[tuple[tuple[int, int, int, int], float]]) -> list[tuple[tuple[int, int, int, int], float]]:
@@ -201,6 +235,10 @@ def _link_cost(track: Track, sighting: Sighting, time: float) -> float | None:
     colour = float(cv2.compareHist(last.colour, sighting.colour, cv2.HISTCMP_BHATTACHARYYA))
     if distance > reach or size_change > MAX_SIZE_CHANGE or colour > MAX_COLOUR_DISTANCE:
         return None
+    known = next((s.embedding for s in reversed(track.sightings) if s.embedding is not None), None)
+    if known is not None and sighting.embedding is not None and \
+            float(np.linalg.norm(known - sighting.embedding)) > DIFFERENT_FACES:
+        return None  # where and how big fit, but the face is someone else's
     return distance / reach + size_change / MAX_SIZE_CHANGE + colour / MAX_COLOUR_DISTANCE
 
 
