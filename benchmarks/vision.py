@@ -47,23 +47,27 @@ def main() -> None:
     from videodesc.vision.body import PoseEstimator
     from videodesc.vision.emotion import ExpressionReader
     from videodesc.vision.faces import FaceDetector
+    from videodesc.vision.hands import HandLandmarker
     from videodesc.vision.objects import ObjectDetector
     from videodesc.vision.scene import SceneTagger
     from videodesc.vision.text import TextReader
 
     faces, expressions, ages, objects = FaceDetector(), ExpressionReader(), AgeGenderEstimator(), ObjectDetector()
-    text, scene, poses = TextReader(), SceneTagger(), PoseEstimator()
+    text, scene, poses, hands = TextReader(), SceneTagger(), PoseEstimator(), HandLandmarker()
+    # Hands are looked for on every body BlazePose returns; the vision stage looks only on bodies a
+    # face or a person box confirms, so this is the most they can cost.
     print("| keyframes | count | faces found | face detect + embed ms | expression ms/face | age+gender ms/face "
-          "| objects ms | bodies found | bodies ms | text lines | text ms | scene tags ms | total ms/keyframe |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| objects ms | bodies found | bodies ms | hands found | hands ms | text lines | text ms | scene tags ms "
+          "| total ms/keyframe |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, where in CLIPS.items():
             images = [cv2.imread(str(p)) for p in keyframes(where(args.samples), args.seconds, Path(tmp))]
             faces.detect(images[0]), objects.detect(images[0]), text.read(images[0]), scene.tag(images[0])  # warm-up
             poses.estimate(images[0])
-            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "bodies": 0.0, "text": 0.0,
-                     "scene": 0.0}
-            face_count = line_count = body_count = 0
+            spent = {"faces": 0.0, "expression": 0.0, "age": 0.0, "objects": 0.0, "bodies": 0.0, "hands": 0.0,
+                     "text": 0.0, "scene": 0.0}
+            face_count = line_count = body_count = hand_count = 0
             for image in images:
                 t = time.perf_counter()
                 found = faces.detect(image)
@@ -80,9 +84,14 @@ def main() -> None:
                 found_objects = objects.detect(image)
                 spent["objects"] += time.perf_counter() - t
                 t = time.perf_counter()
-                body_count += len(poses.estimate(image, [o.box for o in found_objects if o.label == "person"
-                                                         and o.confidence >= poses.settings.min_person_box]))
+                bodies = poses.estimate(image, [o.box for o in found_objects if o.label == "person"
+                                                and o.confidence >= poses.settings.min_person_box])
+                body_count += len(bodies)
                 spent["bodies"] += time.perf_counter() - t
+                t = time.perf_counter()
+                rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+                hand_count += sum(len(hands.find(rgb, body)) for body in bodies)
+                spent["hands"] += time.perf_counter() - t
                 t = time.perf_counter()
                 line_count += len(text.read(image))
                 spent["text"] += time.perf_counter() - t
@@ -92,7 +101,7 @@ def main() -> None:
             n = len(images)
             per_face = lambda key: 1000 * spent[key] / face_count if face_count else 0.0
             print(f"| {name} | {n} | {face_count} | {1000 * spent['faces'] / n:.0f} | {per_face('expression'):.1f} "
-                  f"| {per_face('age'):.1f} | {1000 * spent['objects'] / n:.0f} | {body_count} | {1000 * spent['bodies'] / n:.0f} | {line_count} | {1000 * spent['text'] / n:.0f} "
+                  f"| {per_face('age'):.1f} | {1000 * spent['objects'] / n:.0f} | {body_count} | {1000 * spent['bodies'] / n:.0f} | {hand_count} | {1000 * spent['hands'] / n:.0f} | {line_count} | {1000 * spent['text'] / n:.0f} "
                   f"| {1000 * spent['scene'] / n:.0f} "
                   f"| {1000 * sum(spent.values()) / n:.0f} |",
                   flush=True)

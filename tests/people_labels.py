@@ -54,6 +54,51 @@ KICKING = {"box": (0.15, 0.2, 0.95, 1.0), "facing": {"camera"}, "gesture": {"arm
            "clothing": {"red", "blue", "black"}, "hair": {"black", "brown"}, "holding": {"sports ball"}}
 NARRATED_ARMS_UP = {"box": (0.33, 0.1, 0.63, 0.75), "posture": {"standing"}, "facing": {"camera"},
                     "gesture": {"arms_raised"}, "clothing": {"white", "grey"}}
+# kphotoalbum's demo album (scripts/fetch_samples.py).
+BAR_WOMAN = {"box": (0.03, 0.29, 0.5, 1.0), "facing": {"camera"}, "clothing": {"black", "grey"},
+             "hair": {"blond"}, "gesture": set()}  # the man's arm round her shoulders, his hand on hers
+BAR_MAN = {"box": (0.42, 0.14, 0.82, 1.0), "facing": {"camera"}, "clothing": {"black"}, "hair": {"brown"},
+           "gesture": set()}
+BAR_SCARF = {"box": (0.0, 0.18, 0.14, 0.85), "facing": {"camera", "profile"}, "clothing": {"black", "grey"},
+             "hair": {"brown", "black"}}  # a striped scarf over a black coat: no one colour of top
+BAR_BEHIND_LEFT = {"box": (0.13, 0.36, 0.22, 0.55), "facing": {"camera", "profile"}, "clothing": {"black", "brown"},
+                   "hair": {"black", "brown"}}
+BAR_BEHIND_MIDDLE = {"box": (0.18, 0.3, 0.28, 0.5), "facing": {"camera"}, "clothing": {"black", "white", "grey"},
+                     "hair": {"black", "brown"}}
+BAR_GREY_MAN = {"box": (0.58, 0.0, 0.82, 0.68), "facing": {"profile", "away"}, "clothing": {"grey", "black"},
+                "hair": {"grey", "white"}}
+BAR_MAN_RIGHT = {"box": (0.86, 0.28, 1.0, 0.6), "facing": {"camera", "profile"}, "clothing": {"black"},
+                 "hair": {"black", "brown"}}
+GLASSES_WOMAN = {"box": (0.06, 0.11, 0.52, 0.85), "facing": {"camera"}, "clothing": {"black", "grey"},
+                 "hair": {"blond"}, "gesture": set(), "holding": {"wine glass", "cup"}}
+GLASSES_MAN = {"box": (0.46, 0.05, 0.96, 0.86), "facing": {"camera"}, "clothing": {"brown", "black", "grey"},
+               "hair": {"brown"}, "gesture": set(), "holding": {"wine glass", "cup"}}
+GLASSES_LEFT_BACK = {"box": (0.0, 0.3, 0.15, 0.6)}  # dark figures in the background
+GLASSES_RIGHT_BACK = {"box": (0.83, 0.4, 0.93, 0.6)}  # the back of a blonde head
+# Three men each flexing an arm, the fist by the shoulder: none of the gestures said.
+FLEX_LEFT = {"box": (0.0, 0.0, 0.4, 1.0), "facing": {"camera", "profile"}, "clothing": {"grey", "blue", "black"},
+             "hair": {"brown", "black"}, "gesture": set()}
+FLEX_MIDDLE = {"box": (0.37, 0.0, 0.74, 1.0), "facing": {"camera"}, "clothing": {"red"}, "hair": {"brown", "black"},
+               "gesture": set()}
+FLEX_RIGHT = {"box": (0.66, 0.0, 1.0, 1.0), "facing": {"camera", "profile"}, "clothing": {"grey", "blue"},
+              "hair": {"brown"}, "gesture": set()}
+FLEX_BEHIND = {"box": (0.6, 0.15, 0.75, 0.45)}
+# Bent over the table, one arm out to it, the cue upright in the other hand (a cue is no COCO class).
+POOL_PLAYER = {"box": (0.13, 0.17, 0.67, 0.88), "posture": {"standing"}, "facing": {"profile"},
+               "gesture": {"arm_outstretched"}, "clothing": {"red", "pink"}, "hair": {"brown"}}
+POOL_WATCHER = {"box": (0.63, 0.15, 0.78, 0.75), "posture": {"standing"}, "facing": {"camera"},
+                "clothing": {"white", "beige", "grey"}, "hair": {"blond", "brown"}, "gesture": set()}
+HAND_ON_HEAD = {"box": (0.0, 0.0, 1.0, 1.0), "facing": {"camera"}, "clothing": {"black"},
+                "gesture": {"hand_at_face"}}  # the top of the head cut by the frame: no hair
+SPEAKING_CLOSE = {"box": (0.05, 0.0, 1.0, 1.0), "facing": {"camera"}, "clothing": {"black", "blue", "white", "grey"},
+                  "hair": {"brown"}, "gesture": set()}
+QUIFF = {"box": (0.1, 0.0, 0.85, 1.0), "facing": {"camera"}, "clothing": {"black"}, "hair": {"black", "brown"},
+         "gesture": set()}
+POSTER_MAN = {"box": (0.66, 0.2, 0.8, 0.92), "posture": {"standing"}, "facing": {"camera"},
+              "clothing": {"black", "blue", "grey"}, "hair": {"blond", "white"}, "gesture": set()}
+POSTER_LEFT = {"box": (0.0, 0.18, 0.32, 0.58)}  # small figures in a poster
+CANYON = {"box": (0.25, 0.33, 0.7, 1.0), "facing": {"camera"}, "clothing": {"brown", "black"},
+          "gesture": set()}  # a knitted hat: no hair to see
 
 
 def _mirror(person: dict) -> dict:
@@ -129,6 +174,21 @@ FRAMES: dict[str, tuple[str, str, list[dict], set[str]]] = {
     "arms folded, turned": ("obama3.jpg", "turn", [_turned(ARMS_FOLDED_OBAMA)], {"medium"}),
     "ball overhead": ("basketball1.png", "", [BALL_OVERHEAD, BALL_BACK], {"wide", "medium"}),
     "kicking": ("messi5.jpg", "", [KICKING], {"wide", "medium"}),
+    "bar, a couple": ("bar55.jpg", "", [BAR_WOMAN, BAR_MAN, BAR_SCARF, BAR_BEHIND_LEFT, BAR_BEHIND_MIDDLE,
+                                        BAR_GREY_MAN, BAR_MAN_RIGHT], {"medium", "close-up"}),
+    "bar, glasses in hand": ("bar55_2.jpg", "", [GLASSES_WOMAN, GLASSES_MAN, GLASSES_LEFT_BACK, GLASSES_RIGHT_BACK],
+                             {"medium", "close-up"}),
+    "bar, glasses in hand, mirrored": ("bar55_2.jpg", "mirror", [_mirror(p) for p in (GLASSES_WOMAN, GLASSES_MAN,
+                                                                                       GLASSES_LEFT_BACK,
+                                                                                       GLASSES_RIGHT_BACK)],
+                                       {"medium", "close-up"}),
+    "three men flexing": ("qt-logo.jpg", "", [FLEX_LEFT, FLEX_MIDDLE, FLEX_RIGHT, FLEX_BEHIND], {"close-up", "medium"}),
+    "pool": ("pool.jpg", "", [POOL_PLAYER, POOL_WATCHER], {"wide", "medium"}),
+    "pool mirrored": ("pool.jpg", "mirror", [_mirror(POOL_PLAYER), _mirror(POOL_WATCHER)], {"wide", "medium"}),
+    "hand on the head": ("jesper.jpg", "", [HAND_ON_HEAD], {"close-up"}),
+    "speaking, close": ("jesper_2.jpg", "", [SPEAKING_CLOSE], {"close-up"}),
+    "quiff before posters": ("new_wave_2.jpg", "", [QUIFF, POSTER_MAN, POSTER_LEFT], {"close-up"}),
+    "canyon": ("grand_canyon_2.jpg", "", [CANYON], {"medium", "wide"}),
     "coffee": ("coffee.png", "", [], set()),
     "cat": ("chelsea.png", "", [], set()),
     "cat mirrored": ("chelsea.png", "mirror", [], set()),

@@ -19,6 +19,7 @@ from people_labels import FRAMES
 from videodesc.records import ShotFacts
 from videodesc.vision.body import LANDMARK_COUNT, PoseEstimator
 from videodesc.vision.faces import FaceDetector
+from videodesc.vision.hands import HandLandmarker
 from videodesc.vision.objects import ObjectDetector
 from videodesc.vision.people import shot_scale
 from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
@@ -28,7 +29,7 @@ from videodesc.vision.see import people_on_keyframe
 
 @pytest.fixture(scope="module")
 def models():
-    return FaceDetector(), ObjectDetector(), PoseEstimator()
+    return FaceDetector(), ObjectDetector(), PoseEstimator(), HandLandmarker()
 
 
 def frame_image(samples, tmp_path_factory, source: str, transform: str) -> np.ndarray:
@@ -58,11 +59,11 @@ def frame_image(samples, tmp_path_factory, source: str, transform: str) -> np.nd
 
 def sure_facts(image: np.ndarray, models) -> tuple[list, str | None]:
     """The people and the shot scale a writer would be given for this one frame."""
-    faces_model, objects_model, poses = models
+    faces_model, objects_model, poses, hands = models
     objects = objects_model.detect(image)
     bodies = poses.estimate(image, [o.box for o in objects if o.label == "person" and o.confidence >= 0.4])
     faces = [Face("frame", list(d.box), d.score, "") for d in faces_model.detect(image)]
-    people = [person for person, _, _ in people_on_keyframe("frame", image, bodies, faces, objects)]
+    people = [person for person, _, _ in people_on_keyframe("frame", image, bodies, faces, objects, hands)]
     scale = shot_scale(image.shape, [f.box[3] for f in faces], bodies)
     shot = ShotFacts(0, people=people, scale=scale.value if scale else None,
                      scale_confidence=scale.confidence if scale else None)

@@ -5,6 +5,12 @@ it needs are seen and the geometry is clearly on one side of its threshold; its 
 the lowest visibility of those landmarks times how far past the threshold the measure lies. A
 person cut by the frame edge, or hidden below the waist, gets fewer facts, never guessed ones.
 
+Where the hand model found a hand at the end of an arm (vision/hands.py), the hand gestures
+(pointing, hands together, a hand at the mouth or face, holding) are read from its 21 points
+instead of BlazePose's three rough hand points, which cannot tell a pointing finger from an open
+hand; the pose rules stay for the hands it did not find (hidden, too small, or the sampled
+frames between keyframes, where no hand model runs).
+
 Image coordinates: x to the right, y down. "Left" and "right" are the person's own (BlazePose's
 left shoulder is the person's left, on the image's right when they face the camera).
 """
@@ -19,6 +25,7 @@ import numpy as np
 from videodesc.vision import body as bp
 from videodesc.vision.body import Body
 from videodesc.vision.colours import dominant_colour
+from videodesc.vision.hands import FINGERS, FINGERTIPS, INDEX, PALM, Hand, reach
 
 # Objects a hand can hold (COCO classes of the object detector).
 HOLDABLE = {"cup", "bottle", "wine glass", "cell phone", "book", "umbrella", "handbag", "knife", "fork",
@@ -27,6 +34,10 @@ HOLDABLE = {"cup", "bottle", "wine glass", "cell phone", "book", "umbrella", "ha
             "backpack", "suitcase", "mouse", "keyboard", "hair drier", "skateboard", "vase"}
 SEEN = 0.7  # landmark visibility for a point a fact rests on
 MIN_CONFIDENCE = 0.5  # facts less sure than this are not recorded at all
+# hands.reach of a finger: held out at or above EXTENDED, folded at or below CURLED, between them
+# neither. On the test photos a pointing index measured 0.98 and the three fingers folded beside
+# it 0.27-0.40; clasped hands 0.26-0.53; relaxed open hands 0.67-0.90; spread fingers 0.97-1.0.
+EXTENDED, CURLED = 0.85, 0.55
 
 
 @dataclass
@@ -153,20 +164,72 @@ def facing(frame: _Frame, has_face: bool) -> list[Observation]:
     return []
 
 
-def gestures(frame: _Frame, objects: list[tuple[str, float, tuple[int, int, int, int]]]) -> list[Observation]:
+def finger_states(hand: Hand) -> dict[str, tuple[str | None, float]]:
+    """Per finger but the thumb: "extended", "curled" or None (in between), with how far past the threshold."""
+    states: dict[str, tuple[str | None, float]] = {}
+    for name, finger in FINGERS.items():
+        measure = reach(hand, finger)
+        if measure >= EXTENDED:
+            states[name] = ("extended", _margin(measure, EXTENDED, 0.95))
+        elif measure <= CURLED:
+            states[name] = ("curled", _margin(measure, CURLED, 0.4))
+        else:
+            states[name] = (None, 0.0)
+    return states
+
+
+def pointing(hand: Hand, direction: np.ndarray) -> float:
+    """How sure it is that a hand points along `direction` (a unit vector in the picture): the
+    index held out that way, the other three fingers folded; 0 when it does not point."""
+    states = finger_states(hand)
+    if states["index"][0] != "extended" or any(states[f][0] != "curled" for f in ("middle", "ring", "pinky")):
+        return 0.0
+    finger = hand.points[INDEX[3]] - hand.points[INDEX[0]]
+    length = float(np.linalg.norm(finger))
+    if length == 0 or float(np.dot(finger, direction)) < 0.5 * length:
+        return 0.0  # held out, but not away from the body along the arm
+    return min(margin for _, margin in states.values())
+
+
+def _hands_together(frame: _Frame, hands: dict[str, Hand]) -> list[Observation] | None:
+    """Hands together from the hand model; None when it saw too little to tell.
+
+    Two hands found: together when their nearest points are under 0.3 palm lengths apart. One
+    found: together when the other arm's wrist lies on it (clasped hands hide each other, and
+    both arms' crops then find the one hand in front).
+    """
+    if len(hands) == 2:
+        left, right = hands["left"], hands["right"]
+        gap = float(np.linalg.norm(left.points[:, None] - right.points[None], axis=2).min()) / ((left.palm + right.palm) / 2)
+        return _sure("gesture", "hands_together", min(left.presence, right.presence), _margin(0.3 - gap, 0.0, 0.2)) \
+            if gap < 0.3 else []
+    if len(hands) == 1:
+        ((arm, hand),) = hands.items()
+        other = bp.RIGHT_WRIST if arm == "left" else bp.LEFT_WRIST
+        if frame.vis[other] < SEEN:
+            return None
+        gap = float(np.linalg.norm(hand.points - frame.xy[other], axis=1).min()) / hand.palm
+        return _sure("gesture", "hands_together", hand.presence, frame.vis[other], _margin(0.5 - gap, 0.0, 0.3)) \
+            if gap < 0.5 else []
+    return None
+
+
+def gestures(frame: _Frame, objects: list[tuple[str, float, tuple[int, int, int, int]]],
+             hands: list[Hand]) -> list[Observation]:
     """Arms raised, arms crossed, hands together, an arm outstretched or pointing, a hand at the face, holding."""
     if not frame.has_shoulders or frame.shoulder_width < 20:
         return []  # too small for the hands to be placed reliably (bus.jpg shrunk to a sixth)
     width = frame.shoulder_width
     found: list[Observation] = []
     upright = frame.upright
-    arms = ((bp.LEFT_SHOULDER, bp.LEFT_ELBOW, bp.LEFT_WRIST, bp.LEFT_INDEX),
-            (bp.RIGHT_SHOULDER, bp.RIGHT_ELBOW, bp.RIGHT_WRIST, bp.RIGHT_INDEX))
-    arm_seen = [frame.seen(s, e, w) for s, e, w, _ in arms]
+    hand_of = {hand.arm: hand for hand in hands}
+    arms = (("left", bp.LEFT_SHOULDER, bp.LEFT_ELBOW, bp.LEFT_WRIST, bp.LEFT_INDEX),
+            ("right", bp.RIGHT_SHOULDER, bp.RIGHT_ELBOW, bp.RIGHT_WRIST, bp.RIGHT_INDEX))
+    arm_seen = [frame.seen(s, e, w) for _, s, e, w, _ in arms]
     # Raised: the wrist above the top of the head's line (the nose lifted by a shoulder width /2).
     top = min(frame.xy[bp.NOSE, 1], frame.shoulders[1] - 0.6 * width)
     raised = []
-    for (shoulder, elbow, wrist, _), seen in zip(arms, arm_seen):
+    for (_, shoulder, elbow, wrist, _), seen in zip(arms, arm_seen):
         height = (top - frame.xy[wrist, 1]) / width
         if upright and seen >= SEEN and height > 0 and frame.xy[elbow, 1] < frame.xy[shoulder, 1]:
             raised.append((seen, _margin(height, 0.0, 0.4)))
@@ -181,72 +244,108 @@ def gestures(frame: _Frame, objects: list[tuple[str, float, tuple[int, int, int,
     below_shoulders = min(left_wrist[1], right_wrist[1]) > frame.shoulders[1]
     above_hips = frame.has_hips and max(left_wrist[1], right_wrist[1]) < frame.hips[1] + 0.1 * (frame.torso or 0)
     elbows_out = abs(frame.xy[bp.LEFT_ELBOW, 0] - frame.xy[bp.RIGHT_ELBOW, 0]) / width > 0.9
+    crossed: list[Observation] = []
+    together: list[Observation] = []
     if upright and wrists_seen >= 0.6 and below_shoulders and above_hips and elbows_out:
         # How far each wrist has gone past the body's midline to the other side, in shoulder
         # widths: crossed arms carry one forearm well across (the other hand hides under it).
         side = np.sign(frame.xy[bp.LEFT_SHOULDER, 0] - frame.xy[bp.RIGHT_SHOULDER, 0])
         left_across = -(left_wrist[0] - frame.shoulders[0]) * side / width
         right_across = (right_wrist[0] - frame.shoulders[0]) * side / width
-        together = float(np.linalg.norm(left_wrist - right_wrist)) / width
+        apart = float(np.linalg.norm(left_wrist - right_wrist)) / width
         # Folded arms: both forearms run inwards across the body, level, from elbows held out.
         inward = []
         for elbow, wrist, sign in ((bp.LEFT_ELBOW, bp.LEFT_WRIST, -side), (bp.RIGHT_ELBOW, bp.RIGHT_WRIST, side)):
             forearm = frame.xy[wrist] - frame.xy[elbow]
             inward.append(forearm[0] * sign / width if _from_vertical(forearm) > 55 else 0.0)
-        if together >= 0.25 and min(inward) > 0.45 and left_across + right_across > 0.25:
-            found += _sure("gesture", "arms_crossed", wrists_seen, _margin(min(inward), 0.45, 0.7))
-        elif together < 0.3:
-            found += _sure("gesture", "hands_together", wrists_seen, _margin(0.3 - together, 0.0, 0.15))
+        if apart >= 0.25 and min(inward) > 0.45 and left_across + right_across > 0.25:
+            crossed = _sure("gesture", "arms_crossed", wrists_seen, _margin(min(inward), 0.45, 0.7))
+        elif apart < 0.3:
+            together = _sure("gesture", "hands_together", wrists_seen, _margin(0.3 - apart, 0.0, 0.15))
+    by_hands = None if crossed else _hands_together(frame, hand_of)
+    found += crossed or (together if by_hands is None else by_hands)
 
-    for (shoulder, elbow, wrist, index), seen in zip(arms, arm_seen):
+    for (arm, shoulder, elbow, wrist, _), seen in zip(arms, arm_seen):
         if seen < SEEN or not upright:
             continue
-        reach = float(np.linalg.norm(frame.xy[wrist] - frame.xy[shoulder]))
+        arm_reach = float(np.linalg.norm(frame.xy[wrist] - frame.xy[shoulder]))
         length = float(np.linalg.norm(frame.xy[elbow] - frame.xy[shoulder]) + np.linalg.norm(frame.xy[wrist] - frame.xy[elbow]))
         straight = _angle(frame.xy[shoulder], frame.xy[elbow], frame.xy[wrist])
         lifted = _from_vertical(frame.xy[wrist] - frame.xy[shoulder])  # 0 hanging down, 90 level
-        if straight > 150 and reach > 0.9 * length and reach > 1.1 * width and 60 < lifted and \
+        if straight > 150 and arm_reach > 0.9 * length and arm_reach > 1.1 * width and 60 < lifted and \
                 frame.xy[wrist, 1] > top:
-            # The index fingertip further out than the wrist along the arm: a pointing hand.
-            direction = (frame.xy[wrist] - frame.xy[shoulder]) / (reach + 1e-6)
-            finger = float(np.dot(frame.xy[index] - frame.xy[wrist], direction)) / width
-            value = "pointing" if frame.vis[index] >= SEEN and finger > 0.2 else "arm_outstretched"
-            found += _sure("gesture", value, seen, _margin(straight, 150, 170))
+            # Only the hand model tells a pointing finger from an open hand: BlazePose's index
+            # point lies beyond the wrist for both.
+            hand = hand_of.get(arm)
+            sure = pointing(hand, (frame.xy[wrist] - frame.xy[shoulder]) / arm_reach) if hand is not None else 0.0
+            if sure:
+                found += _sure("gesture", "pointing", seen, hand.presence, _margin(straight, 150, 170), sure)
+            else:
+                found += _sure("gesture", "arm_outstretched", seen, _margin(straight, 150, 170))
             break
 
-    head = [frame.xy[bp.NOSE], frame.xy[bp.MOUTH_LEFT], frame.xy[bp.MOUTH_RIGHT]]
-    if frame.vis[bp.NOSE] >= SEEN:
-        mouth = (frame.xy[bp.MOUTH_LEFT] + frame.xy[bp.MOUTH_RIGHT]) / 2
-        for _, _, wrist, index in arms:
-            if frame.seen(wrist, index) < SEEN:
-                continue
-            to_mouth = float(np.linalg.norm(frame.xy[index] - mouth)) / width
-            to_face = min(float(np.linalg.norm(frame.xy[i] - point)) for i in (wrist, index) for point in head) / width
-            if to_mouth < 0.2:
-                found += _sure("gesture", "hand_at_mouth", frame.seen(wrist, index), _margin(0.2 - to_mouth, 0.0, 0.1))
-                break
-            if to_face < 0.35:
-                found += _sure("gesture", "hand_at_face", frame.seen(wrist, index), _margin(0.35 - to_face, 0.0, 0.2))
-                break
+    found += _at_face(frame, arms, hand_of)
+    found += _holding(frame, arms, hand_of, objects)
+    return found
 
-    held = {}
+
+def _at_face(frame: _Frame, arms: tuple, hand_of: dict[str, Hand]) -> list[Observation]:
+    """A hand at the mouth (a fingertip at it) or at the face (any part of the hand by the nose or mouth)."""
+    if frame.vis[bp.NOSE] < SEEN:
+        return []
+    width = frame.shoulder_width
+    head = [frame.xy[bp.NOSE], frame.xy[bp.MOUTH_LEFT], frame.xy[bp.MOUTH_RIGHT]]
+    mouth = (frame.xy[bp.MOUTH_LEFT] + frame.xy[bp.MOUTH_RIGHT]) / 2
+    for arm, _, _, wrist, index in arms:
+        hand = hand_of.get(arm)
+        if hand is not None:
+            tips, whole, seen = hand.points[list(FINGERTIPS)], hand.points, hand.presence
+        elif frame.seen(wrist, index) >= SEEN:
+            tips, whole, seen = frame.xy[[index]], frame.xy[[wrist, index]], frame.seen(wrist, index)
+        else:
+            continue
+        to_mouth = float(np.linalg.norm(tips - mouth, axis=1).min()) / width
+        to_face = min(float(np.linalg.norm(whole - point, axis=1).min()) for point in head) / width
+        if to_mouth < 0.2:
+            return _sure("gesture", "hand_at_mouth", seen, _margin(0.2 - to_mouth, 0.0, 0.1))
+        if to_face < 0.35:
+            return _sure("gesture", "hand_at_face", seen, _margin(0.35 - to_face, 0.0, 0.2))
+    return []
+
+
+def _holding(frame: _Frame, arms: tuple, hand_of: dict[str, Hand],
+             objects: list[tuple[str, float, tuple[int, int, int, int]]]) -> list[Observation]:
+    """The objects in a hand: a holdable object's box (with a tenth of room) around the palm's
+    middle or most of the hand; an open hand on or before it is less sure than fingers wrapped."""
+    held: dict[str, float] = {}
     for label, confidence, (x, y, w, h) in objects:
         if label not in HOLDABLE:
             continue
-        pad_x, pad_y = 0.1 * w, 0.1 * h
-        for _, _, wrist, index in arms:
-            if frame.seen(wrist, index) < SEEN:
+        x0, y0, x1, y1 = x - 0.1 * w, y - 0.1 * h, x + 1.1 * w, y + 1.1 * h
+        for arm, _, _, wrist, index in arms:
+            hand = hand_of.get(arm)
+            if hand is not None:
+                inside = (hand.points[:, 0] >= x0) & (hand.points[:, 0] <= x1) & (hand.points[:, 1] >= y0) & (hand.points[:, 1] <= y1)
+                palm_x, palm_y = hand.points[list(PALM)].mean(axis=0)
+                if not (x0 <= palm_x <= x1 and y0 <= palm_y <= y1) and inside.mean() < 0.5:
+                    continue
+                wrapped = sum(state != "extended" for state, _ in finger_states(hand).values()) >= 2
+                sure = confidence * hand.presence * (1.0 if wrapped else 0.8)
+            elif frame.seen(wrist, index) >= SEEN:
+                if not any(x0 <= frame.xy[i, 0] <= x1 and y0 <= frame.xy[i, 1] <= y1 for i in (wrist, index)):
+                    continue
+                sure = confidence * frame.seen(wrist, index)
+            else:
                 continue
-            inside = any(x - pad_x <= frame.xy[i, 0] <= x + w + pad_x and y - pad_y <= frame.xy[i, 1] <= y + h + pad_y
-                         for i in (wrist, index))
-            if inside:
-                held[label] = max(held.get(label, 0.0), confidence * frame.seen(wrist, index))
+            held[label] = max(held.get(label, 0.0), sure)
+    found: list[Observation] = []
     for label, confidence in sorted(held.items(), key=lambda item: -item[1])[:2]:
         found += _sure("holding", label, confidence)
     return found
 
 
-def clothing(frame: _Frame, image_bgr: np.ndarray, face_boxes: list[tuple[int, int, int, int]]) -> list[Observation]:
+def clothing(frame: _Frame, image_bgr: np.ndarray, face_boxes: list[tuple[int, int, int, int]],
+             hands: list[Hand]) -> list[Observation]:
     """The colour of the top: the pixels inside the torso, between the shoulders and the hips."""
     if not frame.has_shoulders or frame.shoulder_width < 16:
         return []
@@ -268,7 +367,7 @@ def clothing(frame: _Frame, image_bgr: np.ndarray, face_boxes: list[tuple[int, i
     quad = np.array([corners[0], corners[2], corners[3], corners[1]], np.int32)
     mask = np.zeros(image_bgr.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, quad, 1)
-    for x, y, w, h in face_boxes:  # a face or a hand at the chest is not the shirt
+    for x, y, w, h in [*face_boxes, *(hand.box for hand in hands)]:  # a face or a hand at the chest is not the shirt
         mask[max(0, y):y + h, max(0, x):x + w] = 0
     pixels = image_bgr[mask.astype(bool)]
     colour = dominant_colour(pixels)
@@ -302,11 +401,11 @@ def hair(image_bgr: np.ndarray, face_box: tuple[int, int, int, int]) -> list[Obs
 
 
 def observe(body: Body, image_bgr: np.ndarray, has_face: bool, face_boxes: list[tuple[int, int, int, int]],
-            objects: list[tuple[str, float, tuple[int, int, int, int]]]) -> list[Observation]:
-    """Every fact one body's landmarks support."""
+            objects: list[tuple[str, float, tuple[int, int, int, int]]], hands: list[Hand]) -> list[Observation]:
+    """Every fact one body's landmarks support, and its hands' (HandLandmarker.find) where found."""
     frame = _Frame(body)
-    return (posture(frame) + facing(frame, has_face) + gestures(frame, objects) +
-            clothing(frame, image_bgr, face_boxes))
+    return (posture(frame) + facing(frame, has_face) + gestures(frame, objects, hands) +
+            clothing(frame, image_bgr, face_boxes, hands))
 
 
 def shot_scale(image_shape: tuple[int, ...], face_heights: list[int], bodies: list[Body]) -> Observation | None:

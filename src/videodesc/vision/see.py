@@ -25,6 +25,7 @@ from videodesc.vision.characters import SAME_PERSON_DISTANCE, group_faces, outfi
 from videodesc.vision.emotion import ExpressionReader
 from videodesc.vision.face_mesh import FaceMesh
 from videodesc.vision.faces import FaceDetector, FaceSettings
+from videodesc.vision.hands import HandLandmarker, HandSettings
 from videodesc.vision.objects import ObjectDetector, ObjectSettings
 from videodesc.vision.people import Observation, hair, observe, shot_scale
 from videodesc.vision.place import read_place
@@ -53,11 +54,13 @@ class VisionSettings:
     objects: ObjectSettings = field(default_factory=ObjectSettings)
     scene: SceneSettings = field(default_factory=SceneSettings)
     bodies: BodySettings = field(default_factory=BodySettings)
+    hands: HandSettings = field(default_factory=HandSettings)
     same_person_distance: float = SAME_PERSON_DISTANCE
 
     def as_key(self) -> dict:
         return {"scope": self.scope, "faces": self.faces.as_key(), "objects": self.objects.as_key(),
-                "scene": self.scene.as_key(), "bodies": self.bodies.as_key(), "same_person": self.same_person_distance}
+                "scene": self.scene.as_key(), "bodies": self.bodies.as_key(), "hands": self.hands.as_key(),
+                "same_person": self.same_person_distance}
 
 
 def shots_to_analyse(timeline: Timeline, scope: str) -> list[Shot]:
@@ -88,6 +91,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
     reader = TextReader()
     tagger = SceneTagger(settings.scene)
     poses = PoseEstimator(settings.bodies)
+    hands = HandLandmarker(settings.hands)
     meshes = FaceMesh()
     shots = shots_to_analyse(timeline, settings.scope)
     facts = [ShotFacts(shot.index) for shot in shots]
@@ -155,7 +159,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     found.append((keyframe.time, face, detected.embedding, _crop(image, detected.box)))
                 if bodies is None:
                     bodies = poses.estimate(image) if keyframe_faces else []
-                people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects)
+                people = people_on_keyframe(keyframe.path, image, bodies, keyframe_faces, detected_objects, hands)
                 shot_facts.people.extend(person for person, _, _ in people)
                 seen_with.extend((keyframe.time, person, face) for person, face, _ in people if face is not None)
                 if shot.samples:
@@ -220,16 +224,17 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
 
 
 def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], faces: list[Face],
-                       detected_objects: list) -> list[tuple[Person, Face | None, Body]]:
+                       detected_objects: list, hands: HandLandmarker) -> list[tuple[Person, Face | None, Body]]:
     """Each confirmed body as a Person with its facts, the face on it (the one whose box holds the body's nose), and the body.
 
     A body counts only when a second model agrees that a person is there: a face on it, or a
     person box of the object detector around its shoulders. BlazePose alone took cartoon
-    animals of Big Buck Bunny for people.
+    animals of Big Buck Bunny for people. Only a confirmed body's hands are looked for.
     """
     objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
     person_boxes = [o.box for o in detected_objects if o.label == "person"]
     boxes = [tuple(face.box) for face in faces]
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if bodies else None
     people = []
     for body in bodies:
         nose_x, nose_y, nose_seen = body.points[_NOSE]
@@ -237,7 +242,7 @@ def people_on_keyframe(keyframe: str, image: np.ndarray, bodies: list[Body], fac
                      and f.box[1] - 0.2 * f.box[3] <= nose_y <= f.box[1] + 1.2 * f.box[3]), None)
         if face is None and not any(body.shoulders_in(box) for box in person_boxes):
             continue
-        facts = observe(body, image, face is not None, boxes, objects_seen)
+        facts = observe(body, image, face is not None, boxes, objects_seen, hands.find(rgb, body))
         if face is not None:
             facts += hair(image, tuple(face.box))
         person = Person(keyframe=keyframe, box=list(body.box), presence=body.presence,
@@ -262,9 +267,10 @@ def _sample_frame(sample: Keyframe, image: np.ndarray, keyframe: Frame, objects:
     person_boxes = _person_boxes(detected_objects, min_person_box)
     bodies = poses.estimate(image, [box for box, _ in person_boxes])
     objects_seen = [(o.label, o.confidence, o.box) for o in detected_objects]
-    # Samples are smaller than keyframes: boxes go into keyframe pixels.
+    # Samples are smaller than keyframes: boxes go into keyframe pixels. No hand model here: a
+    # shot's samples outnumber its keyframes, and the pose's hand rules are enough for tracking.
     sightings = sightings_on(image, sample.time, person_boxes,
-                             [(body, observe(body, image, False, [], objects_seen), None) for body in bodies],
+                             [(body, observe(body, image, False, [], objects_seen, []), None) for body in bodies],
                              keyframe.width / image.shape[1])
     return Frame(sample.time, keyframe.width, keyframe.height, sample.camera, sightings)
 
