@@ -175,6 +175,7 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     image = cv2.imread(str(keyframe_root / sample.path))
                     if image is not None and image.size:
                         frame = _sample_frame(sample, image, frames[0], objects, poses, settings.bodies.min_person_box)
+                        # On the faces thread, the only one that calls the face detector.
                         face_worker.submit(_embed_faces, image, frame.sightings, detector).result()
                         frames.append(frame)
                     if on_progress is not None:

@@ -151,8 +151,9 @@ def head_box(body: Body, min_size: int) -> tuple[int, int, int, int] | None:
     `min_size` pixels or is not seen from the front.
 
     BlazePose's face points can sit half a face off the face (the man in zidane.jpg's right
-    half, 48 px on a 75 px face), so the square is centred between the nose and the shoulders'
-    midpoint and is as wide as the shoulders.
+    half, 48 px on a 75 px face), so the square is centred at the nose's height, halfway across
+    from the nose to the shoulders' midpoint, and is as wide as the shoulders (five eye distances
+    at least).
     """
     if not body.visible(bp.NOSE, bp.LEFT_EYE, bp.RIGHT_EYE, bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER, floor=SEEN):
         return None
