@@ -97,6 +97,16 @@ QUIFF = {"box": (0.1, 0.0, 0.85, 1.0), "facing": {"camera"}, "clothing": {"black
 POSTER_MAN = {"box": (0.66, 0.2, 0.8, 0.92), "posture": {"standing"}, "facing": {"camera"},
               "clothing": {"black", "blue", "grey"}, "hair": {"blond", "white"}, "gesture": set()}
 POSTER_LEFT = {"box": (0.0, 0.18, 0.32, 0.58)}  # small figures in a poster
+# OpenCV's vtest.avi: a fixed camera high over a campus path, pedestrians 6-25% of the frame tall.
+VTEST_20 = [{"box": (0.1, 0.26, 0.15, 0.38)}, {"box": (0.28, 0.32, 0.33, 0.47), "clothing": {"black"}},
+            {"box": (0.63, 0.24, 0.68, 0.39), "clothing": {"black"}}, {"box": (0.88, 0.16, 0.91, 0.28)},
+            {"box": (0.91, 0.17, 0.95, 0.28)}, {"box": (0.8, 0.45, 0.85, 0.64), "clothing": {"black"}},
+            {"box": (0.92, 0.43, 0.97, 0.62), "clothing": {"black"}}]
+VTEST_60 = [{"box": (0.23, 0.25, 0.29, 0.38)}, {"box": (0.73, 0.35, 0.78, 0.52), "clothing": {"black"}},
+            {"box": (0.86, 0.36, 0.93, 0.52), "clothing": {"black"}},
+            {"box": (0.58, 0.52, 0.66, 0.73), "clothing": {"red", "black"}},
+            {"box": (0.83, 0.52, 0.88, 0.72), "clothing": {"black"}},
+            {"box": (0.36, 0.74, 0.44, 1.0), "clothing": {"black"}}]
 CANYON = {"box": (0.25, 0.33, 0.7, 1.0), "facing": {"camera"}, "clothing": {"brown", "black"},
           "gesture": set()}  # a knitted hat: no hair to see
 
@@ -125,8 +135,8 @@ def _turned(person: dict) -> dict:
             **({"facing": person["facing"]} if "facing" in person else {})}
 
 
-# name: (source, transform, people, scale). Sources: a file in the samples folder, "narrated@T"
-# or "bbb@T" (a frame at T seconds), "black". Transforms: "", "mirror", "crop:x0,y0,x1,y1",
+# name: (source, transform, people, scale). Sources: a file in the samples folder, "narrated@T",
+# "bbb@T" or "vtest@T" (a frame at T seconds), "black". Transforms: "", "mirror", "crop:x0,y0,x1,y1",
 # "turn" (a quarter clockwise), "shrink:F".
 FRAMES: dict[str, tuple[str, str, list[dict], set[str]]] = {
     "bus": ("bus.jpg", "", [BUS_MAN_COAT, BUS_MAN_JACKET, BUS_LEFT_EDGE, BUS_RIGHT_EDGE], {"wide"}),
@@ -199,6 +209,9 @@ FRAMES: dict[str, tuple[str, str, list[dict], set[str]]] = {
     "narrated, globe": ("narrated@36", "", [{"box": (0.55, 0.0, 1.0, 0.75)}], set()),  # tiny cut-out figures
     "narrated, logo": ("narrated@153", "", [], set()),
     "narrated, credits": ("narrated@170", "", [], set()),
+    "campus path": ("vtest@20", "", VTEST_20, {"wide"}),
+    "campus path, later": ("vtest@60", "", VTEST_60, {"wide"}),
+    "campus path, later, mirrored": ("vtest@60", "mirror", [_mirror(p) for p in VTEST_60], {"wide"}),
     "bbb, three animals": ("bbb@120", "", [], set()),
     "bbb, meadow": ("bbb@60", "", [], set()),
     "bbb, flying squirrel": ("bbb@400", "", [], set()),

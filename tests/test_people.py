@@ -37,7 +37,7 @@ def frame_image(samples, tmp_path_factory, source: str, transform: str) -> np.nd
         image = np.zeros((720, 1280, 3), np.uint8)
     elif "@" in source:
         clip, seconds = source.split("@")
-        video = NARRATED_CLIP if clip == "narrated" else samples / "bbb.mp4"
+        video = NARRATED_CLIP if clip == "narrated" else samples / {"bbb": "bbb.mp4", "vtest": "vtest.avi"}[clip]
         target = tmp_path_factory.mktemp("frame") / "frame.png"
         ffmpeg("-ss", seconds, "-i", str(video), "-frames:v", "1", str(target))
         image = cv2.imread(str(target))
@@ -64,7 +64,8 @@ def sure_facts(image: np.ndarray, models) -> tuple[list, str | None]:
     bodies = poses.estimate(image, [o.box for o in objects if o.label == "person" and o.confidence >= 0.4])
     faces = [Face("frame", list(d.box), d.score, "") for d in faces_model.detect(image)]
     people = [person for person, _, _ in people_on_keyframe("frame", image, bodies, faces, objects, hands)]
-    scale = shot_scale(image.shape, [f.box[3] for f in faces], bodies)
+    scale = shot_scale(image.shape, [f.box[3] for f in faces], bodies,
+                       [(o.confidence, o.box) for o in objects if o.label == "person"])
     shot = ShotFacts(0, people=people, scale=scale.value if scale else None,
                      scale_confidence=scale.confidence if scale else None)
     sure = reliable_facts(shot, ConfidenceFloors())
@@ -171,3 +172,19 @@ def test_the_face_mesh_reads_a_smile_and_a_tilted_head_and_nothing_on_a_plain_fa
     assert "head_tilted" in shown(tilted)
     # A man with a straight face, looking at the camera: nothing to say.
     assert shown(cv2.imread(str(samples / "biden.jpg"))) == set()
+
+
+def test_only_small_whole_people_make_a_wide_shot():
+    shape = (576, 768, 3)
+    small = [(0.9, (100, 200, 20, 60)), (0.8, (400, 250, 25, 90))]  # 10-16% of the height
+    scale = shot_scale(shape, [], [], small)
+    assert scale is not None and scale.value == "wide" and scale.confidence >= 0.6
+    # One near person, a third of the frame tall: nothing said.
+    assert shot_scale(shape, [], [], [*small, (0.9, (300, 100, 80, 200))]) is None
+    # A box cut by the bottom edge may be someone near, mostly out of the picture.
+    assert shot_scale(shape, [], [], [*small, (0.9, (600, 500, 60, 76))]) is None
+    # Unsure boxes do not count, for or against.
+    assert shot_scale(shape, [], [], [(0.5, (100, 200, 20, 60))]) is None
+    assert shot_scale(shape, [], [], [*small, (0.4, (300, 100, 80, 300))]).value == "wide"
+    # A face big enough to place the shot decides before the boxes.
+    assert shot_scale(shape, [150], [], small).value == "close-up"

@@ -38,6 +38,7 @@ MIN_CONFIDENCE = 0.5  # facts less sure than this are not recorded at all
 # neither. On the test photos a pointing index measured 0.98 and the three fingers folded beside
 # it 0.27-0.40; clasped hands 0.26-0.53; relaxed open hands 0.67-0.90; spread fingers 0.97-1.0.
 EXTENDED, CURLED = 0.85, 0.55
+WIDE_PERSON_BOX = 0.6  # object-detector person boxes that count towards a wide shot of small people
 
 
 @dataclass
@@ -408,11 +409,13 @@ def observe(body: Body, image_bgr: np.ndarray, has_face: bool, face_boxes: list[
             clothing(frame, image_bgr, face_boxes, hands))
 
 
-def shot_scale(image_shape: tuple[int, ...], face_heights: list[int], bodies: list[Body]) -> Observation | None:
-    """close-up, medium or wide, from the biggest face, else the biggest body.
+def shot_scale(image_shape: tuple[int, ...], face_heights: list[int], bodies: list[Body],
+               person_boxes: list[tuple[float, tuple[int, int, int, int]]] = ()) -> Observation | None:
+    """close-up, medium or wide, from the biggest face, else the biggest body, else the person boxes.
 
     A close-up's face fills a quarter of the frame's height or more; a medium shot shows a
-    person from the waist up (face 8-18% of the height); a wide shot a whole small figure.
+    person from the waist up (face 8-18% of the height); a wide shot a whole small figure, or
+    only small people (`person_boxes`: the object detector's, with their confidence).
     Between the bands nothing is said.
     """
     height = image_shape[0]
@@ -431,4 +434,24 @@ def shot_scale(image_shape: tuple[int, ...], face_heights: list[int], bodies: li
             tall = (max(frame.xy[bp.LEFT_ANKLE, 1], frame.xy[bp.RIGHT_ANKLE, 1]) - frame.xy[bp.NOSE, 1]) / height
             if tall <= 0.55:
                 return Observation("scale", "wide", round(_margin(0.55 - tall, 0.0, 0.2), 3))
+    if not face_heights or max(face_heights) / height < 0.05:
+        return _small_people(height, person_boxes)
     return None
+
+
+def _small_people(height: int, person_boxes: list[tuple[float, tuple[int, int, int, int]]]) -> Observation | None:
+    """A wide shot when every sure person box is small and none is cut by the top or bottom edge.
+
+    vtest.avi's pedestrians are 6-24% of the frame's height, too small for BlazePose to see their
+    ankles. A box cut by the top or bottom may be a near person only partly in the picture.
+    """
+    sure = [(confidence, box) for confidence, box in person_boxes if confidence >= WIDE_PERSON_BOX]
+    if not sure:
+        return None
+    for _, (_, y, _, h) in sure:
+        if y <= 0.02 * height or y + h >= 0.98 * height:
+            return None
+    tallest = max(h for _, (_, _, _, h) in sure) / height
+    if tallest > 0.3:
+        return None
+    return Observation("scale", "wide", round(max(c for c, _ in sure) * _margin(0.3 - tallest, 0.0, 0.15), 3))

@@ -166,7 +166,8 @@ def see(timeline: Timeline, keyframe_root: Path, crop_root: Path, settings: Visi
                     frames.append(_frame(keyframe, image, sightings_on(image, keyframe.time, person_boxes, [
                         (body, [Observation(f.kind, f.value, f.confidence) for f in person.facts], person)
                         for person, _, body in people])))
-                scales.append(shot_scale(image.shape, [face.box[3] for face in keyframe_faces], bodies))
+                scales.append(shot_scale(image.shape, [face.box[3] for face in keyframe_faces], bodies,
+                                         [(o.confidence, o.box) for o in detected_objects if o.label == "person"]))
                 if on_progress is not None:
                     on_progress(done)
             if any(frame.sightings for frame in frames):
