@@ -52,6 +52,7 @@ bench: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/vision.py
 	$(PY) benchmarks/write.py
 	$(PY) benchmarks/scorers.py
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/boundaries.py
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/describe.py
 
 clean:

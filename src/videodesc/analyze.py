@@ -29,6 +29,7 @@ from videodesc.shots.detect import ShotOptions, detect_shots
 from videodesc.slots import SlotSettings, find_slots, speech_spans
 from videodesc.speech import asr, models
 from videodesc.speech.audio import extract_audio, load_wav
+from videodesc.speech.boundaries import BoundarySettings, refine
 from videodesc.speech.subtitles import read_subtitles
 from videodesc.speech.vad import VadSettings, speech_regions
 from videodesc.vision.cast import CastMember, load_cast, name_characters
@@ -58,6 +59,7 @@ class AnalyzeOptions:
     asr_model: Path | None = None  # a faster-whisper model folder; None: the bundled whisper-base
     shots: ShotOptions = field(default_factory=ShotOptions)
     vad: VadSettings = field(default_factory=VadSettings)
+    boundaries: BoundarySettings = field(default_factory=BoundarySettings)
     slots: SlotSettings = field(default_factory=SlotSettings)
     vision: VisionSettings = field(default_factory=VisionSettings)
     cast: Path | None = None  # names and reference photos for the characters
@@ -197,6 +199,9 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
             language = language or transcript.language
         else:
             provenance["dialogue"] = f"subtitles {Path(options.subtitles).name}"
+        # Cheap (one pass over the sound's energy), so not cached: VAD's and the words' edges
+        # moved to where speech starts and ends, so that real pauses become slots.
+        vad_regions, utterances = refine(samples, vad_regions, utterances, options.boundaries)
 
     if language is None and utterances:
         language = _language_of_text(" ".join(u.text for u in utterances))

@@ -18,7 +18,7 @@ from videodesc.records import Shot, Slot, Span, Utterance
 class SlotSettings:
     pad_after_speech: float = 0.2  # let a line finish ringing before the describer starts
     pad_before_speech: float = 0.1  # stop just before the next line
-    min_length: float = 1.2  # shorter gaps cannot hold even a two-word description
+    min_length: float = 1.2  # s of silence: shorter pauses cannot hold even a two-word description
 
     def as_key(self) -> dict:
         return dict(vars(self))
@@ -49,16 +49,24 @@ def speech_spans(utterances: list[Utterance], vad_regions: list[Span]) -> list[S
 
 
 def find_slots(speech: list[Span], duration: float, shots: list[Shot], settings: SlotSettings) -> list[Slot]:
-    """Gaps between padded speech, at least `settings.min_length` long, with the shots they span."""
-    blocked = merge_spans([Span(max(0.0, s.start - settings.pad_before_speech),
-                                min(duration, s.end + settings.pad_after_speech)) for s in speech])
+    """The pauses of at least `settings.min_length` between speech, padded, with the shots they span.
+
+    The length is the pause's own, before padding: a 1.5 s silence is a pause a describer uses,
+    and it would not count if the padding were taken off first (measured edges are accurate to
+    tens of milliseconds, speech/boundaries.py, so the padding is all the margin needed).
+    """
+    merged = merge_spans(speech)
     slots = []
-    cursor = 0.0
-    for span in [*blocked, Span(duration, duration)]:
-        if span.start - cursor >= settings.min_length:
-            # Round inwards to the millisecond so that rounding never makes a slot touch speech.
-            start, end = math.ceil(cursor * 1000) / 1000, math.floor(span.start * 1000) / 1000
-            covered = [shot.index for shot in shots if shot.start < end and shot.end > start]
-            slots.append(Slot(start, end, covered))
-        cursor = max(cursor, span.end)
+    edges = [0.0, *(v for s in merged for v in (s.start, s.end)), duration]
+    for before, after in zip(edges[::2], edges[1::2]):
+        if round(after - before, 3) < settings.min_length:  # times are kept to the millisecond
+            continue
+        start = before + settings.pad_after_speech if before > 0 else 0.0
+        end = after - settings.pad_before_speech if after < duration else duration
+        # Round inwards to the millisecond so that rounding never makes a slot touch speech.
+        start, end = math.ceil(start * 1000) / 1000, math.floor(end * 1000) / 1000
+        if end - start <= 0:
+            continue
+        covered = [shot.index for shot in shots if shot.start < end and shot.end > start]
+        slots.append(Slot(start, end, covered))
     return slots

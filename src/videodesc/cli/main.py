@@ -177,7 +177,7 @@ def _analyze_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--asr-model", type=Path, metavar="PATH",
                    help="a local faster-whisper model folder, e.g. large-v3 (default: the bundled whisper-base)")
     a.add_argument("--min-slot", type=_seconds, default=1.2, metavar="S",
-                   help="shortest gap to offer for a description (default 1.2 s)")
+                   help="shortest pause between speech to offer for a description, before padding (default 1.2 s)")
     a.add_argument("--pad-after", type=_seconds, default=0.2, metavar="S",
                    help="silence kept after speech before a slot starts (default 0.2 s)")
     a.add_argument("--pad-before", type=_seconds, default=0.1, metavar="S",
