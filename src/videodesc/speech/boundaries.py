@@ -156,12 +156,12 @@ class _Regions:
 def _onset(frame: int) -> float:
     """Where sound starts, given the first frame loud enough: that frame's 20 ms window crosses
     the threshold once the sound fills part of it, so the onset lies in its later half."""
-    return frame * HOP + HOP / 2
+    return float(frame * HOP + HOP / 2)
 
 
 def _offset(frame: int) -> float:
     """Where sound ends, given the last frame loud enough (its earlier half, as for _onset)."""
-    return frame * HOP - HOP / 2
+    return float(frame * HOP - HOP / 2)
 
 
 def _refine_region(regions: _Regions, i: int) -> Span:
