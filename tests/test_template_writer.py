@@ -133,3 +133,54 @@ def test_shorten_drops_sentences_then_appositions():
     ("Anna", ("Anna가", "Anna는", "Anna를")), ("John", ("John이", "John은", "John을"))])
 def test_korean_particles_follow_the_final_sound(word, particles):
     assert (korean.subject(word), korean.topic(word), korean.obj(word)) == particles
+
+
+@pytest.fixture(scope="module")
+def bodies_analysed(samples, tmp_path_factory):
+    """Three silent 3-second shots of people whose bodies show something: arms folded (obama3.jpg,
+    biden.jpg) and both arms held out (messi5.jpg), analysed."""
+    folder = tmp_path_factory.mktemp("bodies")
+    inputs = [samples / "obama3.jpg", samples / "biden.jpg", samples / "messi5.jpg"]
+    args, chains = [], []
+    for number, path in enumerate(inputs):
+        args += ["-loop", "1", "-t", "3", "-i", str(path)]
+        chains.append(f"[{number}:v]scale=960:720:force_original_aspect_ratio=decrease,"
+                      f"pad=960:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{number}]")
+    video = folder / "bodies.mp4"
+    ffmpeg(*args, "-filter_complex", ";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(3))
+           + "concat=n=3:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = folder / "out"
+    proc = subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--quiet",
+                           "--vision", "all", "--lang", "en"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return load_timeline((out / "timeline.json").read_text()), load_facts((out / "facts.json").read_text()), out
+
+
+# What each action sentence claims, by the gesture fact it needs.
+CLAIMS = {"arms_crossed": ("arms folded", "팔짱을"), "arm_outstretched": ("holds an arm out", "한 팔을 뻗는다"),
+          "arms_raised": ("raises both arms", "두 팔을"), "hands_together": ("hands together", "두 손을 모으고")}
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_what_people_do_is_said_and_only_what_their_sure_facts_show(bodies_analysed, language):
+    from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
+
+    timeline, facts, out = bodies_analysed
+    writer = TemplateWriter()
+    contexts = contexts_per_shot(bodies_analysed, language)
+    said_any = set()
+    for index, context in contexts.items():
+        sure = reliable_facts(next(s for s in facts.shots if s.shot == index), ConfidenceFloors(), context.characters)
+        shown = {(p.character, f.value) for p in sure.people for f in p.facts if f.kind == "gesture"}
+        for text in writer.candidates(context, 6):
+            assert problems(text, language) == [], text
+            for gesture, words in CLAIMS.items():
+                word = words[0] if language == "en" else words[1]
+                if word in text:
+                    said_any.add(gesture)
+                    # The person it is said of shows that gesture on a keyframe of this shot.
+                    who = {c for c, value in shown if value == gesture}
+                    assert who and any(context.character_name(c) in text for c in who if c), (text, shown)
+    # Both men with folded arms, and Messi's arms held out, are said.
+    assert {"arms_crossed", "arm_outstretched"} <= said_any, said_any
+

@@ -1,9 +1,9 @@
 """The offline writer: a small grammar in Korean and English over the facts of the shot on screen.
 
 It says only what the vision stage saw with confidence (see vision/reliable.py): who is there
-(by name, or "인물 1" / "Person 1"), a new character appearing, a smile or a frown, text on
-screen, people in view, the place and things in view when the detectors are sure. It never
-invents an action. Each fact becomes one short sentence; candidates are the most important
+(by name, or "인물 1" / "Person 1"), a new character appearing, a smile or a frown, what their
+body shows (a posture, a gesture, what a hand holds), text on screen, people in view, the place
+and things in view when the detectors are sure. It never says an action no fact holds. Each fact becomes one short sentence; candidates are the most important
 facts first, one to four sentences long, so the selector can trade content against the time
 the slot gives.
 """
@@ -103,6 +103,7 @@ class TemplateWriter:
                 sentences.append(_appears(name, _describe(face), character_id, action))
             if action:
                 sentences.append(action)
+        sentences += _actions(facts, people, context)
         sentences += _screen_text(facts)
         clothing, things, place = _seen_things(facts, context)
         if len(people) == 1 and clothing:
@@ -178,6 +179,70 @@ def _expression(name: str, expression: str | None, character_id: str) -> Sentenc
     if expression == "angry":
         return Sentence(3, f"{name} frowns.", f"{korean.subject(name)} 얼굴을 찌푸린다.", (character_id,))
     return None
+
+
+# What a body shows (vision/people.py), as said of a person: (en after the name, ko after the
+# subject). "Action" gestures are things done; "state" ones are how the person holds themself,
+# said after a posture ("sits with arms folded") or alone.
+_ACTIONS = {
+    "arms_raised": ("raises both arms", "두 팔을 들어 올린다"),
+    "arm_raised": ("raises a hand", "한 손을 든다"),
+    "pointing": ("points", "손가락으로 가리킨다"),
+    "arm_outstretched": ("holds an arm out", "한 팔을 뻗는다"),
+}
+_STATES = {
+    "arms_crossed": ("with arms folded", "팔짱을 끼고", "has arms folded", "팔짱을 끼고 있다"),
+    "hands_together": ("with hands together", "두 손을 모으고", "holds both hands together", "두 손을 모으고 있다"),
+    "hand_at_mouth": ("with a hand to the mouth", "손을 입에 대고", "holds a hand to the mouth", "손을 입에 대고 있다"),
+    "hand_at_face": ("with a hand to the face", "손을 얼굴에 대고", "holds a hand to the face", "손을 얼굴에 대고 있다"),
+}
+_POSTURES = {"sitting": ("sits", "앉아 있다", "앉아서"), "lying": ("lies down", "누워 있다", "누워서")}
+
+
+def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext) -> list[Sentence]:
+    """What each named person's body shows: a posture other than standing, the surest gesture,
+    what a hand holds. Someone without a face is said to do it only when they are the only
+    person in view (else it is not clear who)."""
+    by_person: dict[str | None, dict[str, tuple[str, float]]] = {}
+    for person in facts.people:
+        who = person.character if person.character in people else None
+        kinds = by_person.setdefault(who, {})
+        for fact in person.facts:
+            if fact.kind in ("posture", "gesture", "holding") and fact.confidence > kinds.get(fact.kind, ("", 0.0))[1]:
+                kinds[fact.kind] = (fact.value, fact.confidence)
+    unnamed = sum(1 for person in facts.people if person.character not in people)
+    sentences = []
+    for who, kinds in by_person.items():
+        if who is None and (unnamed != 1 or people):
+            continue
+        name = context.character_name(who) if who else None
+        sentence = _action_sentence(name, kinds)
+        if sentence is not None:
+            sentences.append(Sentence(2, sentence[0], sentence[1], (who,) if who else ()))
+    return sentences
+
+
+def _action_sentence(name: str | None, kinds: dict[str, tuple[str, float]]) -> tuple[str, str] | None:
+    en_subject, ko_subject = (name, korean.subject(name)) if name else ("Someone", "누군가")
+    posture = _POSTURES.get(kinds.get("posture", ("", 0.0))[0])
+    gesture = kinds.get("gesture", ("", 0.0))[0]
+    held = OBJECTS.get(kinds.get("holding", ("", 0.0))[0])
+    if gesture in _ACTIONS:
+        en, ko = _ACTIONS[gesture]
+        if posture is not None:
+            en, ko = f"{posture[0]} and {en}", f"{posture[2]} {ko}"
+    elif gesture in _STATES:
+        with_en, with_ko, alone_en, alone_ko = _STATES[gesture]
+        en, ko = (f"{posture[0]} {with_en}", f"{with_ko} {posture[1]}") if posture else (alone_en, alone_ko)
+    elif posture is not None:
+        en, ko = posture[0], posture[1]
+    elif held is not None:
+        return f"{en_subject} holds {held.en}.", f"{ko_subject} {korean.obj(held.ko)} 들고 있다."
+    else:
+        return None
+    if held is not None:
+        en, ko = f"{en}, holding {held.en}", f"{korean.obj(held.ko)} 든 채 {ko}"
+    return f"{en_subject} {en}.", f"{ko_subject} {ko}."
 
 
 def _join(sentences: list[Sentence], language: str) -> str:
