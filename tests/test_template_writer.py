@@ -184,3 +184,12 @@ def test_what_people_do_is_said_and_only_what_their_sure_facts_show(bodies_analy
     # Both men with folded arms, and Messi's arms held out, are said.
     assert {"arms_crossed", "arm_outstretched"} <= said_any, said_any
 
+
+
+def test_a_body_without_a_face_gets_no_action(bodies_analysed):
+    """A body confirmed only by a person box may be a cartoon animal: nothing is said it does."""
+    context = contexts_per_shot(bodies_analysed, "en")[0]
+    assert any("arms folded" in text for text in TemplateWriter().candidates(context, 6))
+    for person in context.main_shot.facts.people:
+        person.character = None
+    assert not any("arms folded" in text for text in TemplateWriter().candidates(context, 6))

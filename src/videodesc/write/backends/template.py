@@ -201,29 +201,29 @@ _POSTURES = {"sitting": ("sits", "앉아 있다", "앉아서"), "lying": ("lies 
 
 def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext) -> list[Sentence]:
     """What each named person's body shows: a posture other than standing, the surest gesture,
-    what a hand holds. Someone without a face is said to do it only when they are the only
-    person in view (else it is not clear who)."""
-    by_person: dict[str | None, dict[str, tuple[str, float]]] = {}
+    what a hand holds.
+
+    Only of people whose face was seen: a body confirmed by a person box alone may be a cartoon
+    animal (Big Buck Bunny's squirrels were read as lying with a hand at the mouth).
+    """
+    by_person: dict[str, dict[str, tuple[str, float]]] = {}
     for person in facts.people:
-        who = person.character if person.character in people else None
-        kinds = by_person.setdefault(who, {})
+        if person.character not in people:
+            continue
+        kinds = by_person.setdefault(person.character, {})
         for fact in person.facts:
             if fact.kind in ("posture", "gesture", "holding") and fact.confidence > kinds.get(fact.kind, ("", 0.0))[1]:
                 kinds[fact.kind] = (fact.value, fact.confidence)
-    unnamed = sum(1 for person in facts.people if person.character not in people)
     sentences = []
     for who, kinds in by_person.items():
-        if who is None and (unnamed != 1 or people):
-            continue
-        name = context.character_name(who) if who else None
-        sentence = _action_sentence(name, kinds)
+        sentence = _action_sentence(context.character_name(who), kinds)
         if sentence is not None:
-            sentences.append(Sentence(2, sentence[0], sentence[1], (who,) if who else ()))
+            sentences.append(Sentence(2, sentence[0], sentence[1], (who,)))
     return sentences
 
 
-def _action_sentence(name: str | None, kinds: dict[str, tuple[str, float]]) -> tuple[str, str] | None:
-    en_subject, ko_subject = (name, korean.subject(name)) if name else ("Someone", "누군가")
+def _action_sentence(name: str, kinds: dict[str, tuple[str, float]]) -> tuple[str, str] | None:
+    en_subject, ko_subject = name, korean.subject(name)
     posture = _POSTURES.get(kinds.get("posture", ("", 0.0))[0])
     gesture = kinds.get("gesture", ("", 0.0))[0]
     held = OBJECTS.get(kinds.get("holding", ("", 0.0))[0])
