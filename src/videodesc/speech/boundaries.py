@@ -12,7 +12,8 @@ that edge:
    above, a threshold between the pause's floor and the region's speech level (searched a little
    either side of VAD's edge);
 2. a recognised word is cut back to the region it overlaps, where it reaches into a pause that is
-   quiet; a word lying wholly in a quiet pause (Whisper misplaced it) is moved onto the edge of
+   quiet (a word across a whole pause goes to one side of it: a line's first word to the speech
+   after it, its last word to the speech before); a word lying wholly in a quiet pause (Whisper misplaced it) is moved onto the edge of
    the region nearest it; a word over sound that VAD missed (a quiet line) is kept, cut to where
    that sound is.
 """
