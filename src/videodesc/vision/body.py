@@ -137,6 +137,30 @@ def interpreter(path: Path):
     return found
 
 
+def square_to_crop(centre: np.ndarray, up: np.ndarray, side: float, size: int) -> np.ndarray:
+    """The affine map from image pixels to a size x size crop: a square of `side` about `centre`,
+    turned so that the unit vector `up` points to the crop's top."""
+    right = np.array([-up[1], up[0]], np.float32)
+    corners = np.float32([centre + side / 2 * (up - right), centre + side / 2 * (up + right),
+                          centre - side / 2 * (up + right)])
+    return cv2.getAffineTransform(corners, np.float32([[0, 0], [size, 0], [0, size]]))
+
+
+def crop_to_image(to_crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Points in crop pixels back in image pixels."""
+    back = cv2.invertAffineTransform(to_crop)
+    return xy @ back[:, :2].T + back[:, 2]
+
+
+def run_on_crop(net, rgb: np.ndarray, to_crop: np.ndarray, size: int) -> None:
+    """Run a MediaPipe model on the size x size crop `to_crop` cuts from an RGB image (black
+    beyond its edges, values in [0, 1]); its outputs are then read from `net`."""
+    crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    net.set_tensor(net.get_input_details()[0]["index"], (crop.astype(np.float32) / 255.0)[None])
+    net.invoke()
+
+
 def _anchors() -> np.ndarray:
     centres = []
     layer = 0
@@ -299,21 +323,11 @@ class PoseEstimator:
         if radius < 4:
             return None
         up /= radius
-        right = np.array([-up[1], up[0]], np.float32)
-        side = 2 * radius * _ROI_SCALE
-        corners = np.float32([centre + side / 2 * (up - right), centre + side / 2 * (up + right),
-                              centre - side / 2 * (up + right)])
-        target = np.float32([[0, 0], [_LANDMARK_SIZE, 0], [0, _LANDMARK_SIZE]])
-        to_crop = cv2.getAffineTransform(corners, target)
-        crop = cv2.warpAffine(rgb, to_crop, (_LANDMARK_SIZE, _LANDMARK_SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        self._landmarker.set_tensor(self._landmarker.get_input_details()[0]["index"],
-                                    (crop.astype(np.float32) / 255.0)[None])
-        self._landmarker.invoke()
+        to_crop = square_to_crop(centre, up, 2 * radius * _ROI_SCALE, _LANDMARK_SIZE)
+        run_on_crop(self._landmarker, rgb, to_crop, _LANDMARK_SIZE)
         presence = float(self._landmarker.get_tensor(self._flag_out).reshape(-1)[0])
         raw = self._landmarker.get_tensor(self._points_out).reshape(-1, 5)
-        back = cv2.invertAffineTransform(to_crop)
-        xy_all = raw[:, :2] @ back[:, :2].T + back[:, 2]
+        xy_all = crop_to_image(to_crop, raw[:, :2])
         aux = xy_all[LANDMARK_COUNT:LANDMARK_COUNT + 2]
         raw, xy = raw[:LANDMARK_COUNT], xy_all[:LANDMARK_COUNT]
         # Visibility: seen and not hidden behind something; presence: inside the picture. A point

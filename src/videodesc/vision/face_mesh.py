@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from videodesc.vision.body import interpreter, model_folder
+from videodesc.vision.body import interpreter, model_folder, run_on_crop
 
 _MODEL = "face_landmark/face_landmark.tflite"
 _SIZE = 192
@@ -65,10 +65,7 @@ class FaceMesh:
         # Rotate about the face centre so that the eyes are level, and scale the square to 192 px.
         to_crop = cv2.getRotationMatrix2D(centre, roll, _SIZE / side)
         to_crop[:, 2] += np.array([_SIZE / 2 - centre[0], _SIZE / 2 - centre[1]])
-        crop = cv2.warpAffine(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), to_crop, (_SIZE, _SIZE),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        self._net.set_tensor(self._net.get_input_details()[0]["index"], (crop.astype(np.float32) / 255.0)[None])
-        self._net.invoke()
+        run_on_crop(self._net, cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), to_crop, _SIZE)
         mesh = self._net.get_tensor(self._points_out).reshape(-1, 3)[:468]
         presence = float(1 / (1 + np.exp(-float(self._net.get_tensor(self._flag_out).reshape(-1)[0]))))
         return mesh, presence, roll

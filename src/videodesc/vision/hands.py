@@ -27,11 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from videodesc.vision import body as bp
-from videodesc.vision.body import Body, interpreter, model_folder
+from videodesc.vision.body import Body, crop_to_image, interpreter, model_folder, run_on_crop, square_to_crop
 
 _RECROP = "holistic_landmark/hand_recrop.tflite"
 _LANDMARKS = "hand_landmark/hand_landmark_full.tflite"
@@ -119,20 +118,6 @@ def _same_hand(a: Hand, b: Hand) -> bool:
     return bool(np.linalg.norm(a.points - b.points, axis=1).mean() < 0.3 * min(a.palm, b.palm))
 
 
-def _square(centre: np.ndarray, up: np.ndarray, side: float, size: int) -> np.ndarray:
-    """The affine map from image pixels to a size x size crop: a square of `side` about `centre`,
-    turned so that the unit vector `up` points to the crop's top."""
-    right = np.array([-up[1], up[0]], np.float32)
-    corners = np.float32([centre + side / 2 * (up - right), centre + side / 2 * (up + right),
-                          centre - side / 2 * (up + right)])
-    return cv2.getAffineTransform(corners, np.float32([[0, 0], [size, 0], [0, size]]))
-
-
-def _to_image(to_crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    back = cv2.invertAffineTransform(to_crop)
-    return xy @ back[:, :2].T + back[:, 2]
-
-
 class HandLandmarker:
     """Finds the 21 landmarks of a body's hands; load once, call per image."""
 
@@ -184,31 +169,21 @@ class HandLandmarker:
             return None
         up = (knuckle - wrist) / length
         side = 2 * length
-        to_crop = _square(knuckle + _TOWARDS_FINGERS * side * up, up, side * _POSE_ROI_SCALE, _RECROP_SIZE)
-        centre, towards_wrist = self._run_recrop(rgb, to_crop)
+        to_crop = square_to_crop(knuckle + _TOWARDS_FINGERS * side * up, up, side * _POSE_ROI_SCALE, _RECROP_SIZE)
+        run_on_crop(self._recrop, rgb, to_crop, _RECROP_SIZE)
+        centre, towards_wrist = crop_to_image(
+            to_crop, self._recrop.get_tensor(self._recrop.get_output_details()[0]["index"]).reshape(2, 2))
         half = float(np.linalg.norm(towards_wrist - centre))
         side = 2 * half
         if side < self.settings.min_crop:
             return None
         up = (centre - towards_wrist) / half
-        to_crop = _square(centre + _TOWARDS_FINGERS * side * up, up, side, _LANDMARK_SIZE)
-        crop = cv2.warpAffine(rgb, to_crop, (_LANDMARK_SIZE, _LANDMARK_SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        to_crop = square_to_crop(centre + _TOWARDS_FINGERS * side * up, up, side, _LANDMARK_SIZE)
         net = self._landmarker
-        net.set_tensor(net.get_input_details()[0]["index"], (crop.astype(np.float32) / 255.0)[None])
-        net.invoke()
+        run_on_crop(net, rgb, to_crop, _LANDMARK_SIZE)
         presence = float(net.get_tensor(self._presence_out).reshape(-1)[0])
-        points = _to_image(to_crop, net.get_tensor(self._points_out).reshape(21, 3)[:, :2])
+        points = crop_to_image(to_crop, net.get_tensor(self._points_out).reshape(21, 3)[:, :2])
         world = net.get_tensor(self._world_out).reshape(21, 3).copy()
         right = float(net.get_tensor(self._right_out).reshape(-1)[0])
         return Hand(arm, points.astype(np.float32), world, round(presence, 3),
                     round(right if arm == "right" else 1.0 - right, 3), round(side, 1))
-
-    def _run_recrop(self, rgb: np.ndarray, to_crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        crop = cv2.warpAffine(rgb, to_crop, (_RECROP_SIZE, _RECROP_SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        net = self._recrop
-        net.set_tensor(net.get_input_details()[0]["index"], (crop.astype(np.float32) / 255.0)[None])
-        net.invoke()
-        found = _to_image(to_crop, net.get_tensor(net.get_output_details()[0]["index"]).reshape(2, 2))
-        return found[0], found[1]
