@@ -20,27 +20,31 @@ from videodesc.write.style import problems
 from videodesc.write.vocabulary import OBJECTS, TAGS
 
 
+def analyse_photos(inputs: list, folder):
+    """Each photo as a silent 3-second shot (fitted into 960x720), joined and analysed with vision on every shot."""
+    args, chains = [], []
+    for number, path in enumerate(inputs):
+        args += ["-loop", "1", "-t", "3", "-i", str(path)]
+        chains.append(f"[{number}:v]scale=960:720:force_original_aspect_ratio=decrease,"
+                      f"pad=960:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{number}]")
+    video = folder / "shots.mp4"
+    ffmpeg(*args, "-filter_complex", ";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(len(inputs)))
+           + f"concat=n={len(inputs)}:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = folder / "out"
+    proc = subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--quiet",
+                           "--vision", "all", "--lang", "en"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return load_timeline((out / "timeline.json").read_text()), load_facts((out / "facts.json").read_text()), out
+
+
 @pytest.fixture(scope="module")
 def analysed(samples, tmp_path_factory):
     """Four silent 3-second shots -- the astronaut, coffee under a Korean sign, the bus, the cat -- analysed."""
     folder = tmp_path_factory.mktemp("scenes")
     sign = folder / "sign.png"
     cv2.imwrite(str(sign), render(samples / "coffee.png", [("한빛 병원 응급실", (120, 90), 56, True)]))
-    inputs = [samples / "astronaut.png", sign, samples / "bus.jpg", samples / "chelsea.png"]
-    args, chains = [], []
-    for number, path in enumerate(inputs):
-        args += ["-loop", "1", "-t", "3", "-i", str(path)]
-        chains.append(f"[{number}:v]scale=960:720:force_original_aspect_ratio=decrease,"
-                      f"pad=960:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{number}]")
-    video = folder / "scenes.mp4"
-    ffmpeg(*args, "-filter_complex", ";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(4))
-           + "concat=n=4:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
-    out = folder / "out"
-    proc = subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--quiet",
-                           "--vision", "all", "--lang", "en"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    timeline = load_timeline((out / "timeline.json").read_text())
-    facts = load_facts((out / "facts.json").read_text())
+    timeline, facts, out = analyse_photos([samples / "astronaut.png", sign, samples / "bus.jpg", samples / "chelsea.png"],
+                                          folder)
     assert len(timeline.shots) == 4 and len(timeline.slots) == 1  # no sound: one slot over everything
     return timeline, facts, out
 
@@ -140,21 +144,8 @@ def test_korean_particles_follow_the_final_sound(word, particles):
 def bodies_analysed(samples, tmp_path_factory):
     """Three silent 3-second shots of people whose bodies show something: arms folded (obama3.jpg,
     biden.jpg) and both arms held out (messi5.jpg), analysed."""
-    folder = tmp_path_factory.mktemp("bodies")
-    inputs = [samples / "obama3.jpg", samples / "biden.jpg", samples / "messi5.jpg"]
-    args, chains = [], []
-    for number, path in enumerate(inputs):
-        args += ["-loop", "1", "-t", "3", "-i", str(path)]
-        chains.append(f"[{number}:v]scale=960:720:force_original_aspect_ratio=decrease,"
-                      f"pad=960:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[v{number}]")
-    video = folder / "bodies.mp4"
-    ffmpeg(*args, "-filter_complex", ";".join(chains) + ";" + "".join(f"[v{n}]" for n in range(3))
-           + "concat=n=3:v=1:a=0[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
-    out = folder / "out"
-    proc = subprocess.run([sys.executable, "-m", "videodesc", "analyze", str(video), "-o", str(out), "--quiet",
-                           "--vision", "all", "--lang", "en"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return load_timeline((out / "timeline.json").read_text()), load_facts((out / "facts.json").read_text()), out
+    return analyse_photos([samples / "obama3.jpg", samples / "biden.jpg", samples / "messi5.jpg"],
+                          tmp_path_factory.mktemp("bodies"))
 
 
 # What each action sentence claims, by the gesture fact it needs.
