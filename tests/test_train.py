@@ -61,6 +61,9 @@ class ListWriter:
     def shorten(self, context, text, seconds):
         return []
 
+    def claims(self, context, text):
+        return []
+
 
 def test_sft_records_carry_the_previous_human_description_as_context(embedder, tmp_path):
     items = [DatasetItem(1.0, 3.0, "Minsu opens the door.", "en", "a.srt:5", ["Who is it?"], ["It's me."]),

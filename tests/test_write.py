@@ -36,6 +36,9 @@ class ListWriter:
         parts = text.split(". ")
         return [". ".join(parts[:-1]) + "."] if len(parts) > 1 else []
 
+    def claims(self, context, text):
+        return []
+
 
 def context(language, previous=(), start=10.0, end=16.0, dialogue_after=()):
     return SlotContext(0, Slot(start, end), language, Path("."), [], [],
@@ -54,7 +57,7 @@ def context(language, previous=(), start=10.0, end=16.0, dialogue_after=()):
 ])
 def test_fluent_relevant_beats_unrelated_beats_word_salad_and_short_is_not_enough(
         selector, language, previous, relevant, unrelated, salad, short):
-    scored = selector.score(context(language, [previous]), "test", [relevant, unrelated, salad, short], 6.0)
+    scored = selector.score(context(language, [previous]), ListWriter(), [relevant, unrelated, salad, short], 6.0)
     total = {c.text: c.scores["total"] for c in scored}
     assert total[relevant] > total[unrelated] > total[salad]
     assert total[relevant] > total[short]

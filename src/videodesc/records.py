@@ -339,6 +339,34 @@ class Facts:
     schema_version: int = SCHEMA_VERSION
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One fact a description states, named as facts.json holds it: what a cue is traced back to.
+
+    kind and value: appears (value: the character id), gender, age (value: "child", "young",
+    "older"), expression, posture, gesture, holding, clothing (a colour key or a clothing tag),
+    event (value: Event.kind, with ":direction" when it has one), crowd (value: "walks", three
+    or more people walking), text (the line read), people (how many), on_screen, scale, place,
+    setting, light, object (a COCO label or ImageNet tag).
+    """
+
+    shot: int
+    kind: str
+    value: str
+    who: str | None = None  # Character.id, or PersonTrack.id for someone not known by face
+    time: float | None = None  # events: when it happens
+
+    @property
+    def subject(self) -> tuple[str, str | None, str | None]:
+        """What the fact is about, whatever its value: a later fact with the same subject and value
+        is unchanged news. Events and lines of text are each their own subject."""
+        if self.kind == "event":
+            return (self.kind, self.who, f"{self.value}@{self.time}")
+        if self.kind in ("text", "object"):
+            return (self.kind, None, self.value)
+        return (self.kind, self.who, None)
+
+
 @dataclass
 class Candidate:
     """One possible description for a slot, with what the selector thought of it."""
@@ -348,6 +376,7 @@ class Candidate:
     spoken_seconds: float | None = None  # estimated at the voice's speaking rate
     scores: dict[str, float] = field(default_factory=dict)  # "style", "fit", "fluency", "novelty", "total"
     problems: list[str] = field(default_factory=list)  # style rules broken, in words a reviewer reads
+    claims: list[Claim] = field(default_factory=list)  # the facts it states (the template writer's; [] for models)
 
 
 @dataclass

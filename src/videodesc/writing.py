@@ -110,10 +110,11 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     skipped: list[SkippedSlot] = []
     previous: list[str] = []
     introduced: set[str] = set()
+    told: dict[tuple, tuple[str, float]] = {}
     last_end = -math.inf
     with reporter.stage("write", total=len(contexts), unit="slots") as progress:
         for done, context in enumerate(contexts, start=1):
-            context.previous, context.introduced = list(previous), set(introduced)
+            context.previous, context.introduced, context.told = list(previous), set(introduced), dict(told)
             texts = writer.candidates(context, options.candidates)
             decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
             if decision.cue is not None:
@@ -122,6 +123,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
                 previous.append(cue.text)
                 last_end = cue.end
                 introduced |= {cid for cid in context.characters if context.character_name(cid) in cue.text}
+                told.update({claim.subject: (claim.value, cue.start) for claim in cue.candidates[cue.chosen].claims})
             elif decision.skipped is not None:
                 skipped.append(decision.skipped)
             progress.update(done)

@@ -84,14 +84,14 @@ class Selector:
             return self._skip(context, "too close to the previous description", [])
         if not texts:
             return self._skip(context, "nothing sure to describe in this shot", [])
-        candidates = self.score(context, writer.name, texts, budget)
+        candidates = self.score(context, writer, texts, budget)
         best = self._best(candidates, budget)
         usable = [c for c in candidates if not _is_duplicate(c)]
         if best is None and usable:
             top = max(usable, key=lambda c: c.scores["total"])
             shorter = [t for t in writer.shorten(context, top.text, budget) if t not in texts]
             if shorter:  # scored again with the rest, so that fluency is scaled over one set
-                candidates = self.score(context, writer.name, texts + shorter, budget)
+                candidates = self.score(context, writer, texts + shorter, budget)
                 best = self._best(candidates, budget)
         if best is None:
             usable = [c for c in candidates if not _is_duplicate(c)]
@@ -112,7 +112,7 @@ class Selector:
                   candidates=candidates, chosen=chosen, extended=extended)
         return Decision(cue, None)
 
-    def score(self, context: SlotContext, backend: str, texts: list[str], budget: float) -> list[Candidate]:
+    def score(self, context: SlotContext, writer: Writer, texts: list[str], budget: float) -> list[Candidate]:
         settings = self.settings
         language = context.language
         candidates = []
@@ -123,7 +123,8 @@ class Selector:
             style = max(0.0, 1.0 - 0.4 * len(found))
             if seconds > budget:
                 found.append(f"too long: {seconds:.1f} s for {budget:.1f} s")
-            candidates.append(Candidate(text, backend, seconds, {"style": round(style, 3), "fit": round(fit, 3)}, found))
+            candidates.append(Candidate(text, writer.name, seconds, {"style": round(style, 3), "fit": round(fit, 3)},
+                                        found, writer.claims(context, text)))
         self._score_fluency(context, candidates)
         self._score_novelty(context, candidates)
         weights = settings.weights

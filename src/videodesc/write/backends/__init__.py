@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from videodesc.records import Claim
 from videodesc.write.context import SlotContext
 
 
@@ -22,4 +23,8 @@ class Writer(Protocol):
 
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
         """Shorter versions of `text` that should fit `seconds` of speech; [] when it cannot be shortened."""
+        ...
+
+    def claims(self, context: SlotContext, text: str) -> list[Claim]:
+        """The facts `text` (one of this writer's candidates) states; [] when the writer cannot say."""
         ...

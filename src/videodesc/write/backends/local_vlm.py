@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from videodesc.errors import InputError, ModelError
+from videodesc.records import Claim
 from videodesc.write.context import SlotContext
 from videodesc.write.prompts import Prompt, candidates_prompt, parse_candidates, prompt_fingerprint, shorten_prompt
 from videodesc.write.speaking import SpeakingRate
@@ -133,6 +134,9 @@ class TransformersWriter:
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
         prompt = shorten_prompt(context, text, seconds, rate=self.rate)
         return [t for t in self._write(prompt, 3) if t != text.strip()]
+
+    def claims(self, context: SlotContext, text: str) -> list[Claim]:
+        return []  # a model's sentence is not built from named facts
 
     # --- generation --------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import cv2
 
 from videodesc import httpapi
 from videodesc.errors import InputError, ModelError
+from videodesc.records import Claim
 from videodesc.workfolder import write_text_atomic
 from videodesc.write.context import SlotContext
 from videodesc.write.prompts import Prompt, candidates_prompt, parse_candidates, prompt_fingerprint, shorten_prompt
@@ -105,6 +106,9 @@ class OpenAIChatWriter:
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
         prompt = shorten_prompt(context, text, seconds, rate=self.rate)
         return [t for t in prompt.fresh(parse_candidates(self.complete(prompt))) if t != text.strip()]
+
+    def claims(self, context: SlotContext, text: str) -> list[Claim]:
+        return []  # a model's sentence is not built from named facts
 
     # --- the request -------------------------------------------------------------------------
 

@@ -1,30 +1,45 @@
 """The offline writer: a small grammar in Korean and English over the facts of the shot on screen.
 
 It says only what the vision stage saw with confidence (see vision/reliable.py): who is there
-(by name, or "인물 1" / "Person 1"), a new character appearing, a smile or a frown, what their
-body shows (a posture, a gesture, what a hand holds), text on screen, people in view, the place
-and things in view when the detectors are sure. It never says an action no fact holds. Each fact becomes one short sentence; candidates are the most important
-facts first, one to four sentences long, so the selector can trade content against the time
-the slot gives.
+(by name, or "인물 1" / "Person 1") and what they wear when first seen, what a person does in the
+moment of the slot (comes in, goes out, walks, sits down, stands up, turns, raises a hand: the
+events of vision/tracks.py), a close shot of someone, a smile or a frown, what their body shows
+(a posture, a gesture, what a hand holds), text on screen, people in view, the place and the
+light when they change, and things in view when the detectors are sure. It never says an action
+no fact holds: every sentence carries the facts (Claims) it states, and the script keeps them.
+
+What the viewer was told in the last REMEMBER seconds and has not changed is not said again;
+a slot with nothing new stays silent. A person is named first; a later sentence of the same cue
+about them says "he" or "she" in English when their voted gender is sure and no one else in the
+cue shares it, and drops the subject in Korean. Candidates are the most important facts first,
+one to four sentences long, so the selector can trade content against the time the slot gives.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from videodesc.records import Face, ShotFacts
+from videodesc.records import Character, Claim, Event, Face, ShotFacts
+from videodesc.vision.colours import NAMES as COLOURS
+from videodesc.vision.place import PLACE_WORDS
 from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
 from videodesc.write import korean
-from videodesc.write.context import SlotContext
+from videodesc.write.context import SlotContext, narrated_events
 from videodesc.write.speaking import spoken_seconds
 from videodesc.write.vocabulary import OBJECTS, Term, tag_term
 
-_KO_COUNT = {1: "한", 2: "두", 3: "세", 4: "네", 5: "다섯"}
-_EN_COUNT = {1: "One person is", 2: "Two people are", 3: "Three people are", 4: "Four people are",
-             5: "Five people are"}
+_KO_COUNT = {1: "한", 2: "두", 3: "세"}
+_EN_COUNT = {1: "One person is", 2: "Two people are", 3: "Three people are"}
+_MAX_COUNTED = 3
 _MAX_TEXT_LINES = 2
 _MIN_TEXT_LETTERS = 2  # a lone letter or digit read on screen is more often noise than a sign
+# Seconds a told fact stays known: a viewer keeps what they heard a minute or two ago, and a fact
+# said again after that re-establishes the scene rather than repeating it.
+REMEMBER = 120.0
+EVENT_LEAD = 0.5  # seconds: an event this soon before the slot starts is still news in it
+# Seconds after the slot starts within which text first read on a keyframe may be read out: a
+# credit that comes up 30 s into a long shot is read when it comes up, not at the shot's start.
+TEXT_LEAD = 1.2
 
 
 @dataclass
@@ -32,19 +47,27 @@ class Sentence:
     priority: int  # lower is said first
     en: str
     ko: str
-    mentions: tuple[str, ...] = ()  # character ids named in it
+    claims: tuple[Claim, ...] = ()
+    who: str | None = None  # the character the sentence starts with, named as its subject
     # An action of the same person said in one breath with this sentence: "Person 1 appears and
     # smiles." rather than "Person 1 appears. Person 1 smiles."
     joined: tuple[Sentence, str, str] | None = None  # (the action sentence, en text, ko text)
     # Other wordings of the same fact, (en, ko): the fluency model may like one better.
     rewordings: tuple[tuple[str, str], ...] = ()
+    bare: Sentence | None = None  # the same without its apposition ("Person 1 appears."), to fit a short slot
 
     def text(self, language: str) -> str:
         return self.ko if language == "ko" else self.en
 
     def reworded(self, number: int) -> Sentence:
         en, ko = self.rewordings[number]
-        return Sentence(self.priority, en, ko, self.mentions)
+        return Sentence(self.priority, en, ko, self.claims, self.who)
+
+
+@dataclass
+class _Draft:
+    sentences: list[Sentence]
+    claims: list[Claim] = field(default_factory=list)
 
 
 class TemplateWriter:
@@ -52,23 +75,24 @@ class TemplateWriter:
 
     def __init__(self, floors: ConfidenceFloors | None = None):
         self.floors = floors or ConfidenceFloors()
+        # The sentences behind each text offered, per slot: what `claims` and `shorten` work from.
+        self._drafts: dict[tuple, _Draft] = {}
 
     def candidates(self, context: SlotContext, count: int) -> list[str]:
         sentences = self.sentences(context)
         if not sentences:
             return []
-        language = context.language
-        texts: list[str] = []
+        options: list[list[Sentence]] = []
         # The most important fact alone, then with the next ones: different lengths, same order.
         for size in range(1, len(sentences) + 1):
-            texts.append(_join(sentences[:size], language))
+            options.append(sentences[:size])
         # And the most important fact with each of the lesser ones alone, for variety.
         for extra in sentences[2:]:
-            texts.append(_join([sentences[0], extra], language))
+            options.append([sentences[0], extra])
         # And the most important fact in other words, alone.
         for number in range(len(sentences[0].rewordings)):
-            texts.append(_join([sentences[0].reworded(number)], language))
-        unique = list(dict.fromkeys(texts))
+            options.append([sentences[0].reworded(number)])
+        unique = list(dict.fromkeys(self._draft(context, option) for option in options))
         if len(unique) <= count:
             return unique
         # Keep the shortest and the longest, and spread the rest.
@@ -77,20 +101,34 @@ class TemplateWriter:
 
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
         """Drop sentences from the end, then appositions ("Person 1, a young woman, ..."), until it fits."""
-        parts = _split_sentences(text)
-        shorter = [" ".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
-        bare = [_drop_apposition(part, context.language) for part in parts]
-        shorter += [" ".join(bare[:n]) for n in range(len(bare), 0, -1)]
-        fitting = [t for t in dict.fromkeys(shorter)
-                   if t != text and spoken_seconds(t, context.language) <= seconds]
+        draft = self._drafts.get(_key(context, text))
+        if draft is None:
+            return []
+        parts = draft.sentences
+        options = [parts[:n] for n in range(len(parts) - 1, 0, -1)]
+        bare = [part.bare or part for part in parts]
+        options += [bare[:n] for n in range(len(bare), 0, -1)]
+        shorter = dict.fromkeys(self._draft(context, option) for option in options)
+        fitting = [t for t in shorter if t != text and spoken_seconds(t, context.language) <= seconds]
         return sorted(fitting, key=len, reverse=True)
 
+    def claims(self, context: SlotContext, text: str) -> list[Claim]:
+        draft = self._drafts.get(_key(context, text))
+        return list(draft.claims) if draft is not None else []
+
+    def _draft(self, context: SlotContext, sentences: list[Sentence]) -> str:
+        text, claims = _join(sentences, context, self.floors)
+        self._drafts[_key(context, text)] = _Draft(sentences, claims)
+        return text
+
     def sentences(self, context: SlotContext) -> list[Sentence]:
-        """Every sentence the facts of the slot's main shot support, most important first."""
+        """Every sentence the facts of the slot's main shot support that tells the viewer something
+        new, most important first."""
         main = context.main_shot
         if main is None or main.facts is None:
             return []
         facts = reliable_facts(main.facts, self.floors, context.characters)
+        shot = main.index
         people = _people(facts)
         sentences: list[Sentence] = []
         for character_id, face in people.items():
@@ -98,32 +136,54 @@ class TemplateWriter:
             new = (character_id not in context.introduced and character is not None
                    and main.start - 0.05 <= character.first_seen <= main.end)
             name = context.character_name(character_id)
-            action = _expression(name, face.expression, character_id)
+            action = _expression(name, face.expression, character_id, shot)
+            if action is not None and not _is_news(action, context):
+                action = None
             if new:
-                sentences.append(_appears(name, _describe(face), character_id, action))
+                sentences.append(_appears(name, _describe(face, shot), _outfit(character, facts, main.start, main.end),
+                                          character_id, shot, action))
             if action:
                 sentences.append(action)
-        sentences += _actions(facts, people, context)
-        sentences += _screen_text(facts)
-        clothing, things, place = _seen_things(facts, context)
+        sentences += _events(facts, context, shot, self.floors)
+        sentences += _close_up(facts, people, context, shot)
+        sentences += _actions(facts, people, context, shot)
+        sentences += _screen_text(facts, shot, main.shown_by(context.slot.start + TEXT_LEAD), context)
+        clothing, things = _seen_things(facts)
         if len(people) == 1 and clothing:
             (character_id,) = people
             name = context.character_name(character_id)
-            sentences.append(Sentence(4, f"{name} wears {clothing.en}.",
-                                      f"{korean.subject(name)} {korean.obj(clothing.ko)} 입고 있다.", (character_id,)))
+            sentences.append(Sentence(4, f"{name} wears {clothing[1].en}.",
+                                      f"{korean.subject(name)} {korean.obj(clothing[1].ko)} 입고 있다.",
+                                      (Claim(shot, "clothing", clothing[0], character_id),), character_id))
         elif clothing:
             things.insert(0, clothing)
-        crowd = _unnamed_people(facts, len(people))
+        walking = any(claim.kind == "crowd" for sentence in sentences for claim in sentence.claims)
+        crowd = None if walking else _unnamed_people(facts, len(people), shot)  # "people walk by" says it
         if crowd is not None:
             sentences.append(crowd)
         elif people and not any(s.priority <= 3 for s in sentences):
-            sentences.append(_on_screen([context.character_name(c) for c in people], tuple(people)))
+            sentences.append(_on_screen([context.character_name(c) for c in people], tuple(people), shot))
+        place = _place(facts, shot)
         if place is not None:
-            sentences.append(Sentence(4, _capital(place.en) + ".", korean.copula(place.ko) + "."))
+            sentences.append(place)
         if things:
-            sentences.append(_things(things[:2]))
+            sentences.append(_things(things[:2], shot))
+        sentences = [s for s in sentences if _is_news(s, context)]
         sentences.sort(key=lambda s: s.priority)  # stable: the order within a priority stays
         return sentences
+
+
+def _key(context: SlotContext, text: str) -> tuple:
+    return (context.slot_index, context.slot.start, context.slot.end, context.language, text)
+
+
+def _is_news(sentence: Sentence, context: SlotContext) -> bool:
+    """Whether any fact of the sentence is one the viewer has not been told lately, or has changed."""
+    for claim in sentence.claims:
+        told = context.told.get(claim.subject)
+        if told is None or told[0] != claim.value or context.slot.start - told[1] > REMEMBER:
+            return True
+    return False
 
 
 def _people(facts: ShotFacts) -> dict[str, Face]:
@@ -138,47 +198,145 @@ def _people(facts: ShotFacts) -> dict[str, Face]:
     return people
 
 
-def _describe(face: Face) -> tuple[str, str] | None:
+def _describe(face: Face, shot: int) -> tuple[str, str, tuple[Claim, ...]] | None:
     """Age and gender words ("a young woman", "젊은 여자"), from the sure estimates only."""
-    age, gender = face.age, face.gender
+    age, gender, who = face.age, face.gender, face.character
     if age is None and gender is None:
         return None
+    claims = tuple([Claim(shot, "gender", gender, who)] if gender else [])
     if age is not None and age < 13:
-        return {"female": ("a girl", "소녀"), "male": ("a boy", "소년")}.get(gender or "", ("a child", "아이"))
+        en, ko = {"female": ("a girl", "소녀"), "male": ("a boy", "소년")}.get(gender or "", ("a child", "아이"))
+        return en, ko, (*claims, Claim(shot, "age", "child", who))
     band = "" if age is None or 25 <= age < 55 else ("young" if age < 25 else "older")
     en_noun = {"female": "woman", "male": "man"}.get(gender or "", "person")
     ko_noun = {"female": "여자", "male": "남자"}.get(gender or "", "사람")
     if not band and not gender:
         return None
+    if band:
+        claims += (Claim(shot, "age", band, who),)
     en = f"{'an' if band == 'older' else 'a'} {band + ' ' if band else ''}{en_noun}"
     ko = {"young": "젊은 ", "older": "나이 든 ", "": ""}[band] + ko_noun
-    return en, ko
+    return en, ko, claims
 
 
-def _appears(name: str, description: tuple[str, str] | None, character_id: str,
-             action: Sentence | None) -> Sentence:
-    if description is None or not name.startswith(("Person", "인물")):
+def _outfit(character: Character | None, facts: ShotFacts, start: float, end: float) -> tuple[str, str, Claim] | None:
+    """The colour of the top a character wears in this shot, when their sightings agree on it:
+    ("in a blue top", "파란색 상의를 입은", the claim). Said once, when they are first seen."""
+    if character is None:
+        return None
+    worn = [o for o in character.outfits if o.start <= end + 0.05 and o.end >= start - 0.05 and o.confidence >= 0.75]
+    colours = {f.value for p in facts.people if p.character == character.id for f in p.facts if f.kind == "clothing"}
+    for outfit in worn:
+        if outfit.colour in colours and outfit.colour in COLOURS:
+            en, ko = COLOURS[outfit.colour]
+            shot = facts.shot
+            return f"in a {en} top", f"{ko} 상의를 입은", Claim(shot, "clothing", outfit.colour, character.id)
+    return None
+
+
+def _appears(name: str, description: tuple[str, str, tuple[Claim, ...]] | None,
+             outfit: tuple[str, str, Claim] | None, character_id: str, shot: int, action: Sentence | None) -> Sentence:
+    labelled = name.startswith(("Person", "인물"))  # a cast name needs no "a woman" after it
+    seen = Claim(shot, "appears", character_id, character_id)
+    bare = _appearance(name, None, None, (seen,), character_id, action)
+    if outfit is not None and labelled and description is not None:
+        words_en, words_ko, claims = f"{description[0]} {outfit[0]}", f"{outfit[1]} {description[1]}", description[2]
+        apposition = (words_en, words_ko, (*claims, outfit[2]))
+    elif labelled and description is not None:
+        apposition = description
+    elif outfit is not None:
+        apposition = (f"a person {outfit[0]}", f"{outfit[1]} 사람", (outfit[2],)) if labelled else None
+    else:
+        apposition = None
+    if apposition is None:
+        return bare
+    return replace(_appearance(name, apposition[0], apposition[1], (seen, *apposition[2]), character_id, action),
+                   bare=bare)
+
+
+def _appearance(name: str, words_en: str | None, words_ko: str | None, claims: tuple[Claim, ...], character_id: str,
+                action: Sentence | None) -> Sentence:
+    if words_en is None:
         en, ko = f"{name} appears", f"{korean.subject(name)} 나타나"
     else:
-        en, ko = f"{name}, {description[0]}, appears", f"{description[1]}인 {korean.subject(name)} 나타나"
+        en, ko = f"{name}, {words_en}, appears", f"{words_ko}인 {korean.subject(name)} 나타나"
     joined = None
     if action is not None and action.en.startswith(f"{name} "):
         verb_en = action.en[len(name) + 1:].rstrip(".")
         verb_ko = action.ko[len(korean.subject(name)) + 1:].rstrip(".")
         joined = (action, f"{en} and {verb_en}.", f"{ko} {verb_ko}.")
     rewordings = ((f"{en.removesuffix(' appears')} comes into view.", f"{ko.removesuffix(' 나타나')} 화면에 들어온다."),)
-    return Sentence(1, f"{en}.", f"{ko[:-1]}난다.", (character_id,), joined, rewordings)
+    return Sentence(1, f"{en}.", f"{ko[:-1]}난다.", claims, character_id, joined, rewordings)
 
 
-def _expression(name: str, expression: str | None, character_id: str) -> Sentence | None:
+def _expression(name: str, expression: str | None, character_id: str, shot: int) -> Sentence | None:
     # Only expressions a describer states as what is seen: a smile, a frown. "Sad", "afraid",
     # "surprised" and "disgusted" read a feeling into a face; they are left out.
+    claims = (Claim(shot, "expression", expression or "", character_id),)
     if expression == "happy":
-        return Sentence(3, f"{name} smiles.", f"{korean.subject(name)} 미소 짓는다.", (character_id,),
+        return Sentence(3, f"{name} smiles.", f"{korean.subject(name)} 미소 짓는다.", claims, character_id,
                         rewordings=((f"{name} is smiling.", f"{korean.subject(name)} 웃고 있다."),))
     if expression == "angry":
-        return Sentence(3, f"{name} frowns.", f"{korean.subject(name)} 얼굴을 찌푸린다.", (character_id,))
+        return Sentence(3, f"{name} frowns.", f"{korean.subject(name)} 얼굴을 찌푸린다.", claims, character_id)
     return None
+
+
+# What a tracked person does (vision/tracks.py), by kind and direction: (en after the subject, ko
+# after the subject, ko to go on with a second event: "왼쪽에서 들어와 오른쪽으로 걸어간다").
+_EVENTS = {
+    ("enters", "left"): ("comes in from the left", "왼쪽에서 들어온다", "왼쪽에서 들어와"),
+    ("enters", "right"): ("comes in from the right", "오른쪽에서 들어온다", "오른쪽에서 들어와"),
+    ("leaves", "left"): ("goes out to the left", "왼쪽으로 나간다", "왼쪽으로 나가"),
+    ("leaves", "right"): ("goes out to the right", "오른쪽으로 나간다", "오른쪽으로 나가"),
+    ("walks", "left"): ("walks to the left", "왼쪽으로 걸어간다", "왼쪽으로 걸어가"),
+    ("walks", "right"): ("walks to the right", "오른쪽으로 걸어간다", "오른쪽으로 걸어가"),
+    ("walks", "towards"): ("walks towards us", "앞으로 걸어온다", "앞으로 걸어와"),
+    ("walks", "away"): ("walks away", "멀어져 간다", "멀어져 가"),
+    ("sits_down", None): ("sits down", "자리에 앉는다", "자리에 앉아"),
+    ("stands_up", None): ("stands up", "일어선다", "일어서"),
+    ("turns", "to_camera"): ("turns towards us", "이쪽으로 돌아선다", "이쪽으로 돌아서"),
+    ("turns", "away"): ("turns away", "등을 돌린다", "등을 돌리고"),
+    ("raises_hand", None): ("raises a hand", "한 손을 든다", "한 손을 들고"),
+}
+_MAX_EVENTS_PER_PERSON = 2  # in one sentence: "comes in from the left and walks to the right"
+_CROWD = 3  # people seen walking (none told one by one) that are "people walking by"
+
+
+def _events(facts: ShotFacts, context: SlotContext, shot: int, floors: ConfidenceFloors) -> list[Sentence]:
+    """What people do during the slot, in the order they do it; someone not known by face is "someone",
+    and a crowd walking (each walker too many to tell) is "people walking by"."""
+    start, end = context.slot.start - EVENT_LEAD, context.slot.end
+    by_person: dict[str, list[Event]] = {}
+    for event in narrated_events(facts, floors.event):
+        if start <= event.time < end and (event.kind, event.direction) in _EVENTS:
+            by_person.setdefault(event.character or event.person, []).append(event)
+    sentences = []
+    walkers = {e.person for e in facts.events if e.kind == "walks" and not e.character and start <= e.time < end}
+    if len(walkers) >= _CROWD and not by_person:
+        sentences.append(Sentence(3, "People walk by.", "사람들이 지나간다.", (Claim(shot, "crowd", "walks"),)))
+    for who, events in sorted(by_person.items(), key=lambda item: item[1][0].time):
+        events = events[:_MAX_EVENTS_PER_PERSON]
+        known = events[0].character is not None
+        name_en = context.character_name(who) if known else "Someone"
+        name_ko = korean.subject(context.character_name(who)) if known else "누군가"
+        words = [_EVENTS[(e.kind, e.direction)] for e in events]
+        en = " and ".join(w[0] for w in words)
+        ko = " ".join([w[2] for w in words[:-1]] + [words[-1][1]])
+        claims = tuple(Claim(shot, "event", e.kind + (f":{e.direction}" if e.direction else ""), who, e.time)
+                       for e in events)
+        sentences.append(Sentence(1 if known else 2, f"{name_en} {en}.", f"{name_ko} {ko}.", claims,
+                                  who if known else None))
+    return sentences
+
+
+def _close_up(facts: ShotFacts, people: dict[str, Face], context: SlotContext, shot: int) -> list[Sentence]:
+    """"Close on Person 2.": a cut to a close shot of one known person is worth saying."""
+    if facts.scale != "close-up" or len(people) != 1:
+        return []
+    (who,) = people
+    name = context.character_name(who)
+    return [Sentence(3, f"Close on {name}.", f"{korean.obj(name)} 가까이 비춘다.",
+                     (Claim(shot, "scale", "close-up", who),), None)]
 
 
 # What a body shows (vision/people.py), as said of a person: (en after the name, ko after the
@@ -199,9 +357,9 @@ _STATES = {
 _POSTURES = {"sitting": ("sits", "앉아 있다", "앉아서"), "lying": ("lies down", "누워 있다", "누워서")}
 
 
-def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext) -> list[Sentence]:
-    """What each named person's body shows: a posture other than standing, the surest gesture,
-    what a hand holds.
+def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext, shot: int) -> list[Sentence]:
+    """What each named person's body shows that the viewer was not told: a posture other than
+    standing, the surest gesture, what a hand holds.
 
     Only of people whose face was seen: a body confirmed by a person box alone may be a cartoon
     animal (Big Buck Bunny's squirrels were read as lying with a hand at the mouth).
@@ -216,149 +374,218 @@ def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext) ->
                 kinds[fact.kind] = (fact.value, fact.confidence)
     sentences = []
     for who, kinds in by_person.items():
-        sentence = _action_sentence(context.character_name(who), kinds)
+        claims = {kind: Claim(shot, kind, value, who) for kind, (value, _) in kinds.items()}
+        fresh = {kind: kinds[kind] for kind, claim in claims.items()
+                 if _is_news(Sentence(0, "", "", (claim,)), context)}
+        sentence = _action_sentence(context.character_name(who), fresh)
         if sentence is not None:
-            sentences.append(Sentence(2, sentence[0], sentence[1], (who,)))
+            said = tuple(claims[kind] for kind in sentence[2])
+            sentences.append(Sentence(2, sentence[0], sentence[1], said, who))
     return sentences
 
 
-def _action_sentence(name: str, kinds: dict[str, tuple[str, float]]) -> tuple[str, str] | None:
+def _action_sentence(name: str, kinds: dict[str, tuple[str, float]]) -> tuple[str, str, tuple[str, ...]] | None:
+    """The sentence and the kinds of fact it says."""
     en_subject, ko_subject = name, korean.subject(name)
     posture = _POSTURES.get(kinds.get("posture", ("", 0.0))[0])
     gesture = kinds.get("gesture", ("", 0.0))[0]
     held = OBJECTS.get(kinds.get("holding", ("", 0.0))[0])
+    said = (("posture",) if posture else ()) + (("holding",) if held else ())
     if gesture in _ACTIONS:
         en, ko = _ACTIONS[gesture]
         if posture is not None:
             en, ko = f"{posture[0]} and {en}", f"{posture[2]} {ko}"
+        said += ("gesture",)
     elif gesture in _STATES:
         with_en, with_ko, alone_en, alone_ko = _STATES[gesture]
         en, ko = (f"{posture[0]} {with_en}", f"{with_ko} {posture[1]}") if posture else (alone_en, alone_ko)
+        said += ("gesture",)
     elif posture is not None:
         en, ko = posture[0], posture[1]
     elif held is not None:
-        return f"{en_subject} holds {held.en}.", f"{ko_subject} {korean.obj(held.ko)} 들고 있다."
+        return f"{en_subject} holds {held.en}.", f"{ko_subject} {korean.obj(held.ko)} 들고 있다.", said
     else:
         return None
     if held is not None:
         en, ko = f"{en}, holding {held.en}", f"{korean.obj(held.ko)} 든 채 {ko}"
-    return f"{en_subject} {en}.", f"{ko_subject} {ko}."
+    return f"{en_subject} {en}.", f"{ko_subject} {ko}.", said
 
 
-def _join(sentences: list[Sentence], language: str) -> str:
-    """The sentences as one text, an appearance and the same person's action said together."""
-    parts, skip = [], set()
+def _join(sentences: list[Sentence], context: SlotContext, floors: ConfidenceFloors) -> tuple[str, list[Claim]]:
+    """The sentences as one text and the facts it states. An appearance and the same person's action
+    are said together; a person named in one sentence is "he"/"she" (English) or unnamed (Korean)
+    in the next when it is about them again."""
+    language = context.language
+    parts, claims, skip = [], [], set()
+    genders = _genders(sentences, context, floors)
+    previous_who = None
     for sentence in sentences:
         if id(sentence) in skip:
             continue
         if sentence.joined is not None and any(s is sentence.joined[0] for s in sentences):
             action, en, ko = sentence.joined
             skip.add(id(action))
-            parts.append(ko if language == "ko" else en)
+            text = ko if language == "ko" else en
+            claims += [*sentence.claims, *action.claims]
         else:
-            parts.append(sentence.text(language))
-    return " ".join(parts)
+            text = sentence.text(language)
+            claims += sentence.claims
+            if sentence.who is not None and sentence.who == previous_who:
+                text, pronoun = _without_name(text, sentence.who, context, genders)
+                if pronoun is not None:
+                    claims.append(pronoun)
+        parts.append(text)
+        previous_who = sentence.who
+    return " ".join(parts), list(dict.fromkeys(claims))
 
 
-def _screen_text(facts: ShotFacts) -> list[Sentence]:
-    lines = [line for line in facts.text
-             if line.kind == "scene" and sum(c.isalnum() for c in line.text) >= _MIN_TEXT_LETTERS]
+def _genders(sentences: list[Sentence], context: SlotContext, floors: ConfidenceFloors) -> dict[str, str]:
+    """The sure voted gender of each person the sentences are about, when no one else in them shares it."""
+    found: dict[str, str] = {}
+    for who in {s.who for s in sentences if s.who is not None}:
+        character = context.characters.get(who)
+        if character is not None and character.gender and (character.gender_confidence or 0.0) >= floors.gender:
+            found[who] = character.gender
+    return {who: gender for who, gender in found.items() if list(found.values()).count(gender) == 1}
+
+
+def _without_name(text: str, who: str, context: SlotContext, genders: dict[str, str]) -> tuple[str, Claim | None]:
+    name = context.character_name(who)
+    if context.language == "ko":
+        subject = korean.subject(name) + " "
+        return (text[len(subject):], None) if text.startswith(subject) else (text, None)
+    pronoun = {"female": "She", "male": "He"}.get(genders.get(who, ""))
+    if pronoun is None or not text.startswith(name + " "):
+        return text, None
+    shot = context.main_shot.index if context.main_shot is not None else -1
+    return pronoun + text[len(name):], Claim(shot, "gender", genders[who], who)
+
+
+def _screen_text(facts: ShotFacts, shot: int, shown: set[str], context: SlotContext) -> list[Sentence]:
+    """The surest lines of text on screen that were not read out lately."""
+    lines = [line for line in facts.text if line.kind == "scene" and line.keyframe in shown
+             and sum(c.isalnum() for c in line.text) >= _MIN_TEXT_LETTERS
+             and _is_news(Sentence(0, "", "", (Claim(shot, "text", line.text),)), context)]
     if not lines:
         return []
     # The surest lines, read out in reading order (top to bottom, left to right).
     surest = sorted(lines, key=lambda line: -line.confidence)[:_MAX_TEXT_LINES]
-    shown = " ".join(line.text.strip() for line in sorted(surest, key=lambda line: (line.box[1], line.box[0])))
-    return [Sentence(2, f'On screen: "{shown}".', f"화면에 '{shown}'라고 적혀 있다.",
+    ordered = sorted(surest, key=lambda line: (line.box[1], line.box[0]))
+    shown = " ".join(line.text.strip() for line in ordered)
+    claims = tuple(Claim(shot, "text", line.text) for line in ordered)
+    return [Sentence(2, f'On screen: "{shown}".', f"화면에 '{shown}'라고 적혀 있다.", claims,
                      rewordings=((f'The words "{shown}" appear.', f"'{shown}'라는 글자가 보인다."),))]
 
 
-def _seen_things(facts: ShotFacts, context: SlotContext) -> tuple[Term | None, list[Term], Term | None]:
-    """Clothing, things and a place, each said once; a place only when it changed since the last shot."""
-    terms: list[Term] = []
+def _seen_things(facts: ShotFacts) -> tuple[tuple[str, Term] | None, list[tuple[str, Term]]]:
+    """Clothing and things in view, each said once, as (the detector's label, the words)."""
+    terms: list[tuple[str, Term]] = []
     # Boxes first: a sure "bus" box says more than a "minibus" guess about the whole frame.
     for hint in sorted(facts.objects, key=lambda o: -o.confidence):
         term = OBJECTS.get(hint.label)
         if term is not None:
-            terms.append(term)
+            terms.append((hint.label, term))
     for tag in facts.tags:
         term = tag_term(tag.label)
-        if term is not None:
-            terms.append(term)
+        if term is not None and term.kind != "place":  # places come from vision/place.py's sums
+            terms.append((tag.label, term))
     seen_words: set[str] = set()
     unique = []
-    for term in terms:
+    for label, term in terms:
         if term.ko not in seen_words:
             seen_words.add(term.ko)
-            unique.append(term)
-    clothing = next((t for t in unique if t.kind == "clothing"), None)
-    place = next((t for t in unique if t.kind == "place"), None)
-    if place is not None and _place_already_known(place, context):
-        place = None
+            unique.append((label, term))
+    clothing = next((t for t in unique if t[1].kind == "clothing"), None)
     things, kinds = [], set()
-    for term in unique:
-        if term.kind in ("clothing", "place"):
+    for label, term in unique:
+        if term.kind == "clothing":
             continue
         if term.kind in ("vehicle", "animal") and term.kind in kinds:
             continue  # a "minibus" tag and a "bus" box are one vehicle; a breed and a "dog" one animal
         kinds.add(term.kind)
-        things.append(term)
-    return clothing, things, place
+        things.append((label, term))
+    return clothing, things
 
 
-def _place_already_known(place: Term, context: SlotContext) -> bool:
-    earlier = context.previous_shot
-    if earlier is not None and earlier.facts is not None:
-        if any(tag_term(tag.label) == place for tag in earlier.facts.tags):
-            return True
-    said = place.ko if context.language == "ko" else place.en.split(" ", 1)[-1]
-    return any(said in text for text in context.previous[-3:])
+_SETTINGS = {"outdoor": ("Outdoors", "야외"), "indoor": ("Indoors", "실내")}
+_LIGHTS = {"day": ("by day", "낮"), "night": ("at night", "밤")}
 
 
-def _things(terms: list[Term]) -> Sentence:
+def _place(facts: ShotFacts, shot: int) -> Sentence | None:
+    """Where the shot is and in what light ("A street, at night." / "밤의 거리다."), from vision/place.py."""
+    found = {fact.kind: fact.value for fact in facts.place}
+    place = PLACE_WORDS.get(found.get("place", ""))
+    setting, light = _SETTINGS.get(found.get("setting", "")), _LIGHTS.get(found.get("light", ""))
+    if place is not None:
+        where_en, where_ko, claims = place.en, place.ko, [Claim(shot, "place", place.key)]
+    elif setting is not None:
+        where_en, where_ko, claims = setting[0], setting[1], [Claim(shot, "setting", found["setting"])]
+    elif light is not None and found["light"] == "night":
+        return Sentence(4, "It is night.", "밤이다.", (Claim(shot, "light", "night"),))
+    else:
+        return None
+    if light is None:
+        return Sentence(4, _capital(where_en) + ".", korean.copula(where_ko) + ".", tuple(claims))
+    claims.append(Claim(shot, "light", found["light"]))
+    return Sentence(4, f"{_capital(where_en)}, {light[0]}.", f"{light[1]}의 {korean.copula(where_ko)}.", tuple(claims))
+
+
+def _things(terms: list[tuple[str, Term]], shot: int) -> Sentence:
+    claims = tuple(Claim(shot, "object", label) for label, _ in terms)
     if len(terms) == 1:
-        (term,) = terms
+        ((_, term),) = terms
         verb = "are" if term.en.endswith("s") and not term.en.startswith(("a ", "an ")) else "is"
-        return Sentence(5, f"{_capital(term.en)} {verb} in view.", f"{korean.subject(term.ko)} 보인다.",
+        return Sentence(5, f"{_capital(term.en)} {verb} in view.", f"{korean.subject(term.ko)} 보인다.", claims,
                         rewordings=((f"There {verb} {term.en}.", f"{korean.subject(term.ko)} 있다."),))
-    first, second = terms
+    (_, first), (_, second) = terms
     return Sentence(5, f"{_capital(first.en)} and {second.en} are in view.",
-                    f"{korean.and_(first.ko)} {korean.subject(second.ko)} 보인다.")
+                    f"{korean.and_(first.ko)} {korean.subject(second.ko)} 보인다.", claims)
 
 
-def _on_screen(names: list[str], ids: tuple[str, ...]) -> Sentence:
+def _on_screen(names: list[str], ids: tuple[str, ...], shot: int) -> Sentence:
+    claims = tuple(Claim(shot, "on_screen", who, who) for who in ids)
+    who = ids[0] if len(ids) == 1 else None
     if len(names) == 1:
-        return Sentence(4, f"{names[0]} is on screen.", f"{korean.subject(names[0])} 화면에 있다.", ids)
+        return Sentence(4, f"{names[0]} is on screen.", f"{korean.subject(names[0])} 화면에 있다.", claims, who)
     if len(names) == 2:
         return Sentence(4, f"{names[0]} and {names[1]} are on screen.",
-                        f"{korean.and_(names[0])} {korean.subject(names[1])} 화면에 있다.", ids)
+                        f"{korean.and_(names[0])} {korean.subject(names[1])} 화면에 있다.", claims)
     return Sentence(4, f"{', '.join(names[:-1])} and {names[-1]} are on screen.",
-                    f"{', '.join(names[:-1])}, {korean.subject(names[-1])} 화면에 있다.", ids)
+                    f"{', '.join(names[:-1])}, {korean.subject(names[-1])} 화면에 있다.", claims)
 
 
-def _unnamed_people(facts: ShotFacts, faces: int) -> Sentence | None:
+def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
     """How many people are in view, when the object detector saw more people than faces were seen
-    (some from behind or far away)."""
-    per_keyframe: dict[str, int] = {}
+    (some from behind or far away).
+
+    Only keyframes where the landmark model confirmed a body in a person box count, and no box that
+    is also boxed as an animal: YOLOv3-tiny boxes cartoon animals as people (Big Buck Bunny rising
+    into view was "one person"). Beyond three, the detector misses small figures: "a group".
+    """
+    animals = [o for o in facts.objects if o.label in OBJECTS and OBJECTS[o.label].kind == "animal"]
+    per_keyframe: dict[str, list] = {}
     for hint in facts.objects:
-        if hint.label == "person":
-            per_keyframe[hint.keyframe] = per_keyframe.get(hint.keyframe, 0) + 1
-    count = max(per_keyframe.values(), default=0)
+        # The same thing boxed as a person and as an animal, on any keyframe of the shot, is the
+        # animal (Big Buck Bunny's bird was a bird on one keyframe and a person on the next).
+        if hint.label == "person" and not any(_inside(hint.box, a.box, 0.5) for a in animals):
+            per_keyframe.setdefault(hint.keyframe, []).append(hint)
+    counts = [len(boxes) for keyframe, boxes in per_keyframe.items()
+              if any(_inside(p.box, box.box) for p in facts.people if p.keyframe == keyframe for box in boxes)]
+    count = max(counts, default=0)
     if count <= faces:
         return None
-    if count in _EN_COUNT:
-        return Sentence(4, f"{_EN_COUNT[count]} in view.", f"{_KO_COUNT[count]} 사람이 보인다.")
-    return Sentence(4, "A group of people is in view.", "여러 사람이 보인다.")
+    claims = (Claim(shot, "people", str(count)),)
+    if count <= _MAX_COUNTED:
+        return Sentence(4, f"{_EN_COUNT[count]} in view.", f"{_KO_COUNT[count]} 사람이 보인다.", claims)
+    return Sentence(4, "A group of people is in view.", "여러 사람이 보인다.", claims)
+
+
+def _inside(inner: list[int], outer: list[int], share: float = 0.6) -> bool:
+    """Whether at least `share` of box `inner` lies inside box `outer` (x, y, width, height)."""
+    x = max(0, min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0]))
+    y = max(0, min(inner[1] + inner[3], outer[1] + outer[3]) - max(inner[1], outer[1]))
+    return x * y >= share * max(1, inner[2] * inner[3])
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _split_sentences(text: str) -> list[str]:
-    return [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
-
-
-def _drop_apposition(sentence: str, language: str) -> str:
-    if language == "ko":
-        return re.sub(r"^[^ ]+( [^ ]+)?인 (?=인물)", "", sentence)
-    return re.sub(r", an? [a-z ]+, ", " ", sentence)
