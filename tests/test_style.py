@@ -27,6 +27,8 @@ from videodesc.write.style import problems, style_score
     ('On screen: "EXIT".', "en", []),
     ("We see a woman open the door.", "en", ["'we see' filler: say what is there"]),
     ("She opened the door.", "en", ["not present tense"]),
+    ("She left the room.", "en", ["not present tense"]),
+    ("Person 1 comes in from the left and walks to the right.", "en", []),  # a side, not the past of leave
     ("She feels sad.", "en", ["interprets feelings or intentions"]),
     ("He seems to want the letter.", "en", ["interprets feelings or intentions"]),
 ])

@@ -300,8 +300,8 @@ class Event:
     """Something a tracked person does, at a time: what a long silent shot can be described by.
 
     kind and direction: enters and leaves (direction: the frame edge, left or right); walks (left,
-    right, towards or away from the camera; `end` is when the walk stops); sits_down; stands_up;
-    turns (to_camera, away); raises_hand.
+    right, towards or away from the camera; `end` is when the walk stops); stops (a walk ended
+    and the person stayed there); sits_down; stands_up; turns (to_camera, away); raises_hand.
     """
 
     time: float

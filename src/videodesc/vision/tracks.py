@@ -1,4 +1,4 @@
-"""Following people through a shot, and what they do: enters, leaves, walks, sits down, stands up, turns, raises a hand.
+"""Following people through a shot, and what they do: enters, leaves, walks, stops, sits down, stands up, turns, raises a hand.
 
 A long shot's keyframes and samples (a frame every 0.5 s, from the shot pass) are searched
 for people: the object detector's person boxes, with the body landmarks found in them. Each
@@ -59,6 +59,7 @@ DEPTH_SPEED = 0.12  # log height change a second: walking towards or away from t
 MIN_DEPTH = 0.3  # log height change (about 35% bigger or smaller) before it is said
 MIN_FEET = 0.3  # body heights the feet move down (coming closer) or up the picture meanwhile
 MIN_DEPTH_SECONDS = 1.0
+STOP_SECONDS = 1.5  # seen this long where a walk ended, with no walk on: the person stopped
 FACT_FLOOR = 0.75  # posture, facing and gesture facts an event rests on (as ConfidenceFloors.person)
 RAISED = ("arm_raised", "arms_raised")  # the gestures of a raised hand
 
@@ -250,7 +251,8 @@ def events(tracks: list[Track], frames: list[Frame]) -> list[Event]:
         if len(track.sightings) < MIN_EVENT_SIGHTINGS:
             continue
         found += _entries_and_exits(track, frames)
-        found += _walks(track, frames)
+        walks = _walks(track, frames)
+        found += walks + _stops(track, walks)
         found += _changes(track)
     return sorted(found, key=lambda e: (e.time, e.person))
 
@@ -406,6 +408,19 @@ def _walks(track: Track, frames: list[Frame]) -> list[Event]:
                 confidence = min(1.0, abs(amount) / least / 2) * float(np.mean([s.confidence for s in sightings]))
                 out.append(Event(round(start.time, 2), "walks", track.id, round(confidence, 3), direction,
                                  end=round(stop.time, 2)))
+    return out
+
+
+def _stops(track: Track, walks: list[Event]) -> list[Event]:
+    """Where a walk ends and the person stays, seen standing there for STOP_SECONDS or more."""
+    out = []
+    last_seen = track.sightings[-1].time
+    for walk in walks:
+        if walk.end is None or last_seen - walk.end < STOP_SECONDS:
+            continue
+        if any(other is not walk and walk.end - 0.01 <= other.time <= walk.end + STOP_SECONDS for other in walks):
+            continue  # walking on, or turning towards the camera: no stop
+        out.append(Event(walk.end, "stops", track.id, walk.confidence))
     return out
 
 

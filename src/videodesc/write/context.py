@@ -17,7 +17,9 @@ DIALOGUE_AROUND = 3  # utterances before and after the slot shown to the writer
 # thing a person does in it (vision/tracks.py's events), so that a cue comes when its event
 # happens. A film's dialogue-free opening is minutes long; one sentence would describe one moment.
 LONG_SLOT = 8.0
-MIN_PART = 1.2  # seconds: a moment this soon after the one before is told with it, not on its own
+# Seconds: a moment this soon after the one before is told with it, not on its own; a person
+# coming in 1.3 s into a gap is said at its start, with the time to say it.
+MIN_PART = 2.0
 # What someone not known by face does is told only while at most this many people are in view:
 # in a crowd (vtest.avi's campus path has five to eight walkers at a time) "someone walks to the
 # left" every second says nothing a viewer can follow.

@@ -156,7 +156,10 @@ class Selector:
         for candidate in candidates:
             closest = 1.0 - self.embedder.novelty(candidate.text, previous + dialogue)
             candidate.scores["novelty"] = round(float(np.clip((settings.near_duplicate - closest) / span, 0, 1)), 3)
-            if any(self.embedder.near_duplicate(earlier, candidate.text) for earlier in previous):
+            # Something a person does at a new moment is news even when worded like an earlier
+            # cue ("walks to the right" again after standing still); the writer tells each event once.
+            happens = any(claim.kind == "event" for claim in candidate.claims)
+            if not happens and any(self.embedder.near_duplicate(earlier, candidate.text) for earlier in previous):
                 candidate.problems.append(_REPEATS_DESCRIPTION)
             elif any(self.embedder.near_duplicate(line, candidate.text) for line in dialogue):
                 candidate.problems.append(_REPEATS_DIALOGUE)

@@ -23,7 +23,8 @@ _EN_FILLER = re.compile(r"\b(we see|we can see|you can see|we watch|we hear|is s
 _EN_PAST = re.compile(r"\b(was|were|had|did|went|came|saw|looked|walked|smiled|frowned|opened|closed|turned|"
                       r"entered|left|sat|stood|took|gave|said|told|ran|got|made|held|picked|stared|nodded|"
                       r"laughed|cried|appeared|arrived|started|stopped|waited|watched|moved|pulled|pushed|"
-                      r"dropped|grabbed|reached|raised|shook|knocked|kissed|hugged|wore)\b", re.I)
+                      r"dropped|grabbed|reached|raised|shook|knocked|kissed|hugged|wore)\b"
+                      r"(?<!\bthe left)(?<!\bher left)(?<!\bhis left)(?<!\btheir left)", re.I)  # "to the left" is a side
 _EN_INTERPRETATION = re.compile(r"\b(feels?|felt|sad|sadly|happy|happily|angry|angrily|afraid|scared|worried|"
                                 r"wants?|thinks?|decides?|realizes?|realises?|hopes?|wonders?|seems?|"
                                 r"appears to|looks like|as if|lonely|nervous|excited|upset|jealous|in love)\b", re.I)

@@ -100,14 +100,17 @@ class TemplateWriter:
         return [unique[round(i * step)] for i in range(count)]
 
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
-        """Drop sentences from the end, then appositions ("Person 1, a young woman, ..."), until it fits."""
+        """Drop sentences from the end, then appositions ("Person 1, a young woman, ...") and second
+        events, until it fits."""
         draft = self._drafts.get(_key(context, text))
         if draft is None:
             return []
         parts = draft.sentences
         options = [parts[:n] for n in range(len(parts) - 1, 0, -1)]
         bare = [part.bare or part for part in parts]
-        options += [bare[:n] for n in range(len(bare), 0, -1)]
+        while bare != parts:  # each sentence's shorter form, and its shorter form in turn
+            options += [bare[:n] for n in range(len(bare), 0, -1)]
+            parts, bare = bare, [part.bare or part for part in bare]
         shorter = dict.fromkeys(self._draft(context, option) for option in options)
         fitting = [t for t in shorter if t != text and spoken_seconds(t, context.language) <= seconds]
         return sorted(fitting, key=len, reverse=True)
@@ -131,6 +134,7 @@ class TemplateWriter:
         shot = main.index
         people = _people(facts)
         sentences: list[Sentence] = []
+        newcomers: dict[str, tuple] = {}  # appearing in this slot: (name, apposition)
         for character_id, face in people.items():
             character = context.characters.get(character_id)
             new = (character_id not in context.introduced and character is not None
@@ -139,12 +143,17 @@ class TemplateWriter:
             action = _expression(name, face.expression, character_id, shot)
             if action is not None and not _is_news(action, context):
                 action = None
+            apposition = _apposition(name, _describe(face, shot), _outfit(character, facts, main.start, main.end))
             if new:
-                sentences.append(_appears(name, _describe(face, shot), _outfit(character, facts, main.start, main.end),
-                                          character_id, shot, action))
+                newcomers[character_id] = (name, apposition)
+                sentences.append(_appears(name, apposition, character_id, shot, action))
             if action:
                 sentences.append(action)
-        sentences += _events(facts, context, shot, self.floors)
+        for event in _events(facts, context, shot, self.floors):
+            if event.who in newcomers:  # coming in is how they appear: said once, as the appearance
+                sentences = [s for s in sentences if not (s.who == event.who and s.priority == 1)]
+                event = _entrance(event, *newcomers.pop(event.who), shot)
+            sentences.append(event)
         sentences += _close_up(facts, people, context, shot)
         sentences += _actions(facts, people, context, shot)
         sentences += _screen_text(facts, shot, main.shown_by(context.slot.start + TEXT_LEAD), context)
@@ -234,24 +243,46 @@ def _outfit(character: Character | None, facts: ShotFacts, start: float, end: fl
     return None
 
 
-def _appears(name: str, description: tuple[str, str, tuple[Claim, ...]] | None,
-             outfit: tuple[str, str, Claim] | None, character_id: str, shot: int, action: Sentence | None) -> Sentence:
-    labelled = name.startswith(("Person", "인물"))  # a cast name needs no "a woman" after it
+def _apposition(name: str, description: tuple[str, str, tuple[Claim, ...]] | None,
+                outfit: tuple[str, str, Claim] | None) -> tuple[str, str, tuple[Claim, ...]] | None:
+    """What a person is called by on first sight besides their label: ("a man in a blue top",
+    "파란색 상의를 입은 남자", claims). A cast name needs no "a woman" after it."""
+    if not name.startswith(("Person", "인물")):
+        return None
+    if outfit is not None and description is not None:
+        return f"{description[0]} {outfit[0]}", f"{outfit[1]} {description[1]}", (*description[2], outfit[2])
+    if description is not None:
+        return description
+    if outfit is not None:
+        return f"a person {outfit[0]}", f"{outfit[1]} 사람", (outfit[2],)
+    return None
+
+
+def _appears(name: str, apposition: tuple[str, str, tuple[Claim, ...]] | None, character_id: str, shot: int,
+             action: Sentence | None) -> Sentence:
     seen = Claim(shot, "appears", character_id, character_id)
     bare = _appearance(name, None, None, (seen,), character_id, action)
-    if outfit is not None and labelled and description is not None:
-        words_en, words_ko, claims = f"{description[0]} {outfit[0]}", f"{outfit[1]} {description[1]}", description[2]
-        apposition = (words_en, words_ko, (*claims, outfit[2]))
-    elif labelled and description is not None:
-        apposition = description
-    elif outfit is not None:
-        apposition = (f"a person {outfit[0]}", f"{outfit[1]} 사람", (outfit[2],)) if labelled else None
-    else:
-        apposition = None
     if apposition is None:
         return bare
     return replace(_appearance(name, apposition[0], apposition[1], (seen, *apposition[2]), character_id, action),
                    bare=bare)
+
+
+def _entrance(event: Sentence, name: str, apposition: tuple[str, str, tuple[Claim, ...]] | None,
+              shot: int) -> Sentence:
+    """A new person's first event said as their appearance: "Person 1, a man, comes in from the left."
+    Shorter forms drop the second event, then the apposition."""
+    seen = Claim(shot, "appears", event.who, event.who)
+    if apposition is None:
+        shorter = _entrance(event.bare, name, None, shot) if event.bare is not None else None
+        return replace(event, priority=1, claims=(seen, *event.claims), bare=shorter)
+    ko_subject = korean.subject(name)
+    verbs_en, verbs_ko = event.en[len(name):], event.ko[len(ko_subject):]
+    shorter = _entrance(event.bare if event.bare is not None else event, name,
+                        apposition if event.bare is not None else None, shot)
+    return replace(event, priority=1, en=f"{name}, {apposition[0]},{verbs_en}",
+                   ko=f"{apposition[1]}인 {ko_subject}{verbs_ko}", claims=(seen, *apposition[2], *event.claims),
+                   bare=shorter)
 
 
 def _appearance(name: str, words_en: str | None, words_ko: str | None, claims: tuple[Claim, ...], character_id: str,
@@ -292,6 +323,7 @@ _EVENTS = {
     ("walks", "right"): ("walks to the right", "오른쪽으로 걸어간다", "오른쪽으로 걸어가"),
     ("walks", "towards"): ("walks towards us", "앞으로 걸어온다", "앞으로 걸어와"),
     ("walks", "away"): ("walks away", "멀어져 간다", "멀어져 가"),
+    ("stops", None): ("stops", "멈춰 선다", "멈춰 서"),
     ("sits_down", None): ("sits down", "자리에 앉는다", "자리에 앉아"),
     ("stands_up", None): ("stands up", "일어선다", "일어서"),
     ("turns", "to_camera"): ("turns towards us", "이쪽으로 돌아선다", "이쪽으로 돌아서"),
@@ -324,8 +356,12 @@ def _events(facts: ShotFacts, context: SlotContext, shot: int, floors: Confidenc
         ko = " ".join([w[2] for w in words[:-1]] + [words[-1][1]])
         claims = tuple(Claim(shot, "event", e.kind + (f":{e.direction}" if e.direction else ""), who, e.time)
                        for e in events)
+        first = None
+        if len(events) > 1:  # the first event alone, for a slot too short for both
+            first = Sentence(1 if known else 2, f"{name_en} {words[0][0]}.", f"{name_ko} {words[0][1]}.", claims[:1],
+                             who if known else None)
         sentences.append(Sentence(1 if known else 2, f"{name_en} {en}.", f"{name_ko} {ko}.", claims,
-                                  who if known else None))
+                                  who if known else None, bare=first))
     return sentences
 
 
@@ -569,6 +605,9 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
         # animal (Big Buck Bunny's bird was a bird on one keyframe and a person on the next).
         if hint.label == "person" and not any(_inside(hint.box, a.box, 0.5) for a in animals):
             per_keyframe.setdefault(hint.keyframe, []).append(hint)
+    for keyframe, boxes in per_keyframe.items():  # a box inside a bigger one is the same person boxed again
+        per_keyframe[keyframe] = [b for b in boxes if not any(o is not b and o.box[2] * o.box[3] > b.box[2] * b.box[3]
+                                                               and _inside(b.box, o.box, 0.8) for o in boxes)]
     counts = [len(boxes) for keyframe, boxes in per_keyframe.items()
               if any(_inside(p.box, box.box) for p in facts.people if p.keyframe == keyframe for box in boxes)]
     count = max(counts, default=0)
