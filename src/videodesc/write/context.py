@@ -126,14 +126,14 @@ def narrated_events(facts: ShotFacts, floor: float | None = None) -> list[Event]
     """The shot's sure events worth a sentence: a known character's, or someone's in a shot with
     few people in view."""
     floor = ConfidenceFloors().event if floor is None else floor
-    told = []
+    worth = []
     for event in facts.events:
         if event.confidence < floor:
             continue
         in_view = sum(track.start - 0.5 <= event.time <= track.end + 0.5 for track in facts.tracks)
         if event.character or in_view <= MAX_UNNAMED_IN_VIEW:
-            told.append(event)
-    return told
+            worth.append(event)
+    return worth
 
 
 def _new_text_times(shot: Shot, facts: ShotFacts | None) -> list[float]:
