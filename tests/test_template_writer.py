@@ -1,4 +1,5 @@
-"""The offline template writer on facts that the vision stage found in real photos."""
+"""The offline template writer on facts that the vision stage found in real photos, and what model
+writers are given from the same facts (marked keyframes, the sure sentences) and checked against."""
 
 from __future__ import annotations
 
@@ -244,3 +245,70 @@ def test_a_pronoun_only_with_a_sure_voted_gender(analysed):
     korean_texts = TemplateWriter().candidates(korean_context, 8)
     # Korean drops the subject the second time rather than saying 그녀.
     assert not any("그녀" in t or t.count("인물 1") > 1 for t in korean_texts), korean_texts
+
+
+
+def test_model_writers_see_the_faces_marked_and_the_sure_sentences(analysed):
+    import hashlib
+
+    import numpy as np
+
+    from videodesc.write.prompts import candidates_prompt
+
+    context = copy.deepcopy(contexts_per_shot(analysed, "en")[0])  # the astronaut, Person 1
+    (face,) = [f for f in context.main_shot.facts.faces if f.character == "person-1"]
+    original = context.folder / face.keyframe
+    before = hashlib.sha256(original.read_bytes()).hexdigest()
+    prompt = candidates_prompt(context, 3, max_images=3)
+    marked = [path for path in prompt.images if "marked" in path.parts]
+    assert marked and hashlib.sha256(original.read_bytes()).hexdigest() == before  # the keyframe is untouched
+    image = cv2.imread(str(marked[0]))
+    x, y, w, h = face.box
+    edge = image[y:y + h, max(0, x - 2):x + 3].astype(int)  # a strip of 5 columns over the box's left side
+    yellow = (edge[..., 2] > 200) & (edge[..., 1] > 170) & (edge[..., 0] < 90)  # BGR
+    assert yellow.any(axis=1).mean() > 0.9, yellow.any(axis=1).mean()  # drawn down the whole side
+    assert not np.array_equal(image, cv2.imread(str(original)))
+    assert "outlined in yellow" in prompt.user
+    # The sure sentences of the offline grammar are in the facts, and not taken for parroting.
+    sentences = [s.en for s in TemplateWriter().sentences(context)]
+    assert sentences and all(sentence in prompt.user for sentence in sentences)
+    assert prompt.fresh([sentences[0]]) == [sentences[0]]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_model_sentence_the_facts_contradict_is_marked_and_not_chosen(bodies_analysed, language):
+    from videodesc.write.checks import fact_problems
+    from videodesc.write.select import SelectionSettings, Selector
+
+    contexts = contexts_per_shot(bodies_analysed, language)
+    context = contexts[0]
+    here = {f.character for f in context.main_shot.facts.faces}
+    away = next(c for ctx in contexts.values() for f in ctx.main_shot.facts.faces
+                if (c := f.character) and c not in here)
+    name, other = context.character_name(next(iter(here))), context.character_name(away)
+    if language == "en":
+        wrong_person, wrong_count, right = f"{other} folds his arms.", "Three people stand in a row.", f"{name} stands."
+    else:
+        wrong_person, wrong_count, right = f"{korean.subject(other)} 팔짱을 낀다.", "세 사람이 나란히 서 있다.", f"{korean.subject(name)} 서 있다."
+    assert any("not in view" in p for p in fact_problems(context, wrong_person))
+    assert any("says 3 people" in p for p in fact_problems(context, wrong_count))
+    assert fact_problems(context, right) == []
+    for text in TemplateWriter().candidates(context, 6):  # the grammar's own sentences pass
+        assert fact_problems(context, text) == [], text
+
+    class Model:
+        name = "model"
+
+        def candidates(self, context, count):
+            return [wrong_person, wrong_count, right]
+
+        def shorten(self, context, text, seconds):
+            return []
+
+        def claims(self, context, text):
+            return []
+
+    decision = Selector(SelectionSettings(), None, None).decide(context, Model(), Model().candidates(context, 3), 0.0)
+    assert decision.cue is not None and decision.cue.text == right
+    problems_of = {c.text: c.problems for c in decision.cue.candidates}
+    assert any(p.startswith("against the facts") for p in problems_of[wrong_person] + problems_of[wrong_count])

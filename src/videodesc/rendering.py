@@ -38,7 +38,7 @@ from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, ext
 from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
 from videodesc.render.mux import AAC_BITRATE_PER_CHANNEL
 from videodesc.render.mux import TextCue, streams_of, subtitle_streams, write_ad_mkv, write_ad_mp4, write_m4a
-from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice
+from videodesc.speak import SpeechCache, VoiceSpec, make_voice, resolve_voice
 from videodesc.workfolder import OutputGroup, atomic_path, stage_key
 
 SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
@@ -105,10 +105,7 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
     """Render the script in `out` into described media. See the module docstring."""
     out = Path(out)
     script, timeline, video = load_for_render(out)
-    if options.voice is not None:
-        spec = dataclasses.replace(options.voice, language=script.language)
-    else:
-        spec = dataclasses.replace(default_voice(script.language), rate=options.rate)
+    spec = resolve_voice(options.voice, script.language, options.rate)
     voice = make_voice(spec)
     speech = SpeechCache(out / "work" / "speech")
     warnings: list[str] = []

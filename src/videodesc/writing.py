@@ -8,6 +8,7 @@ the descriptions chosen before it -- lets the selector choose, and writes `scrip
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,15 @@ from videodesc.errors import InputError
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
+from videodesc.errors import ModelError
 from videodesc.records import Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_timeline
+from videodesc.speak import VoiceSpec, resolve_voice
+from videodesc.speech.models import cache_root
 from videodesc.workfolder import write_text_atomic
 from videodesc.write.backends import Writer
 from videodesc.write.context import slot_contexts
 from videodesc.write.select import SelectionSettings, Selector
+from videodesc.write.speaking import SpeakingRate, voice_rate
 
 WRITERS = ("template", "openai", "transformers")
 LANGUAGES = ("ko", "en")
@@ -41,6 +46,11 @@ class WriteOptions:
     fluency: bool = True  # score fluency with the bundled small language model
     adapter: Path | None = None  # a LoRA adapter folder for the fluency model
     selection: SelectionSettings = field(default_factory=SelectionSettings)
+    # The voice `render` will speak with (None: the default voice of the language) and its pace.
+    # Its speaking rate is measured and the cues are fitted to it; off: a describer's pace.
+    voice: VoiceSpec | None = None
+    voice_rate: float = 1.0
+    measure_voice: bool = True
 
 
 def load_analysis(out: Path) -> tuple[Timeline, Facts | None]:
@@ -101,9 +111,13 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
                          "say, so every slot stays silent; run `videodesc analyze` with vision, or use a model writer")
     writer = make_writer(options, out)
     provenance = {"videodesc": __version__, "writer": writer.name, "language": language}
+    selection = options.selection
+    if options.measure_voice:
+        with reporter.stage("voice"):
+            selection = dataclasses.replace(selection, rate=_voice_rate(options, language, out, provenance, reporter))
     with reporter.stage("scorers"):
         fluency, embedder = _scorers(options, provenance)
-    selector = Selector(options.selection, fluency, embedder)
+    selector = Selector(selection, fluency, embedder)
 
     contexts = slot_contexts(timeline, facts, out, language)
     cues: list[Cue] = []
@@ -115,6 +129,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     with reporter.stage("write", total=len(contexts), unit="slots") as progress:
         for done, context in enumerate(contexts, start=1):
             context.previous, context.introduced, context.told = list(previous), set(introduced), dict(told)
+            context.rate = selection.rate
             texts = writer.candidates(context, options.candidates)
             decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
             if decision.cue is not None:
@@ -135,6 +150,25 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     write_text_atomic(out / "descriptions.srt", to_srt(cues))
     write_text_atomic(out / "review.html", render_review(script, timeline))
     return script
+
+
+def _voice_rate(options: WriteOptions, language: str, out: Path, provenance: dict[str, str],
+                reporter: Reporter) -> SpeakingRate:
+    """The speaking rate of the voice that will speak the cues; a describer's pace, with a warning,
+    when that voice cannot speak here (render will then fail or use what the user gives it)."""
+    spec = resolve_voice(options.voice, language, options.voice_rate)
+    try:
+        # Timed once per machine and voice: the calibration passage is the same for every video.
+        rate = voice_rate(spec, language, cache_root() / "voice-rates")
+    except ModelError as exc:
+        reporter.warning(f"cannot time the {spec.backend} voice ({exc}); descriptions are fitted at a "
+                         "describer's pace instead")
+        return SpeakingRate()
+    provenance["speaking_rate"] = (f"{spec.backend} voice, measured: " + (
+        f"{rate.ko_syllables_per_second} syllables/s" if language == "ko"
+        else f"{rate.en_syllables_per_second} syllables/s ({rate.en_words_per_second} words/s)")
+        + f", {rate.per_cue} s per cue, {rate.pause_per_sentence} s between sentences, {rate.per_comma} s per comma")
+    return rate
 
 
 def _scorers(options: WriteOptions, provenance: dict[str, str]):

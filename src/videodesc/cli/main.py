@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("output", type=Path, metavar="OUT", help="the output folder of `videodesc analyze`")
     w.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: the dialogue's)")
     _write_arguments(w)
+    _voice_arguments(w)
     _add_common(w)
     w.set_defaults(run=_run_write)
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "described track and a text track), NAME.ad-mix.m4a, NAME.ad-stem.wav and the "
                     "descriptions as VTT and SRT into OUT. Only changed cues are spoken again.")
     r.add_argument("output", type=Path, metavar="OUT", help="the output folder holding script.json")
+    _voice_arguments(r)
     _render_arguments(r)
     _add_common(r)
     r.set_defaults(run=_run_render)
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make an audio-described version of VIDEO: analyze, write and render, into OUT.")
     _analyze_arguments(d)
     _write_arguments(d)
+    _voice_arguments(d)
     _render_arguments(d, own_extended=False)
     _add_common(d)
     d.set_defaults(run=_run_describe)
@@ -201,6 +204,9 @@ def _write_arguments(w: argparse.ArgumentParser) -> None:
                    help="skip the language-model fluency score (faster; style, fit and novelty still count)")
     w.add_argument("--selector-adapter", "--adapter", dest="adapter", type=Path, metavar="PATH",
                    help="a LoRA adapter folder for the selector's language model (made by `videodesc train`)")
+    w.add_argument("--describer-pace", action="store_true",
+                   help="fit descriptions at a describer's pace (6 Korean syllables or 2.7 English words a "
+                        "second) instead of timing the voice given by --voice")
 
 
 def _writer_arguments(w: argparse.ArgumentParser) -> None:
@@ -220,7 +226,8 @@ def _writer_arguments(w: argparse.ArgumentParser) -> None:
     w.add_argument("--candidates", type=int, default=4, metavar="N", help="candidates asked per slot (default 4)")
 
 
-def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
+def _voice_arguments(r: argparse.ArgumentParser) -> None:
+    """The voice that speaks: `render` speaks with it, `write` times it to fit the cues."""
     r.add_argument("--voice", choices=["default", "espeak", "piper", "http"], default="default",
                    help="speech engine: default is piper's English voice for English and espeak-ng for Korean; "
                         "http is an OpenAI-compatible /v1/audio/speech endpoint")
@@ -231,6 +238,9 @@ def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> 
     r.add_argument("--tts-model", metavar="NAME", help="http voice: model name")
     r.add_argument("--tts-key-env", default="OPENAI_API_KEY", metavar="VAR",
                    help="http voice: environment variable holding the API key")
+
+
+def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
     r.add_argument("--duck", type=float, default=-10.0, metavar="DB",
                    help="programme sound level under a description (default -10 dB)")
     r.add_argument("--loudness", choices=["ebu", "atsc"], default="ebu",
@@ -392,7 +402,8 @@ def _write_options(args: argparse.Namespace, language: str | None):
     from videodesc.write.select import SelectionSettings
 
     return dataclasses.replace(_writer_options(args), language=language, fluency=not args.no_fluency,
-                               adapter=args.adapter, selection=SelectionSettings(extended=args.extended))
+                               adapter=args.adapter, selection=SelectionSettings(extended=args.extended),
+                               voice=_voice_option(args), voice_rate=args.rate, measure_voice=not args.describer_pace)
 
 
 def _writer_options(args: argparse.Namespace):
@@ -406,20 +417,26 @@ def _writer_options(args: argparse.Namespace):
                         images=not args.no_images)
 
 
-def _render_options(args: argparse.Namespace):
-    from videodesc.render.mix import ATSC_A85, LoudnessTarget, MixSettings
-    from videodesc.rendering import RenderOptions
+def _voice_option(args: argparse.Namespace):
+    """The VoiceSpec of --voice and its settings, or None for the default voice."""
     from videodesc.speak import VoiceSpec
 
     if not 0.5 <= args.rate <= 2.0:
         raise InputError("--rate must be between 0.5 and 2.0")
-    voice = None
-    if args.voice != "default" or args.voice_name or args.tts_endpoint:
-        if args.voice == "default":
-            raise InputError("--voice-name and --tts-endpoint need --voice espeak, piper or http")
-        # The language is filled in from the script when rendering starts.
-        voice = VoiceSpec(backend=args.voice, language="", voice=args.voice_name, rate=args.rate,
-                          endpoint=args.tts_endpoint, model=args.tts_model, api_key_env=args.tts_key_env)
+    if args.voice == "default" and not (args.voice_name or args.tts_endpoint):
+        return None
+    if args.voice == "default":
+        raise InputError("--voice-name and --tts-endpoint need --voice espeak, piper or http")
+    # The language is filled in from the script when the voice is used.
+    return VoiceSpec(backend=args.voice, language="", voice=args.voice_name, rate=args.rate,
+                     endpoint=args.tts_endpoint, model=args.tts_model, api_key_env=args.tts_key_env)
+
+
+def _render_options(args: argparse.Namespace):
+    from videodesc.render.mix import ATSC_A85, LoudnessTarget, MixSettings
+    from videodesc.rendering import RenderOptions
+
+    voice = _voice_option(args)
     target = ATSC_A85 if args.loudness == "atsc" else LoudnessTarget()
     return RenderOptions(voice=voice, rate=args.rate, mix=MixSettings(duck_db=args.duck, target=target),
                          container=args.container, ad_default=args.ad_default,

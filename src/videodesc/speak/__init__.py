@@ -18,7 +18,8 @@ from videodesc.speak.base import Voice, VoiceSpec, check_spec, wav_seconds
 from videodesc.speak.cache import SpeechCache
 from videodesc.speak.text import speakable
 
-__all__ = ["SpeechCache", "Voice", "VoiceSpec", "default_voice", "make_voice", "speakable", "wav_seconds"]
+__all__ = ["SpeechCache", "Voice", "VoiceSpec", "default_voice", "make_voice", "resolve_voice", "speakable",
+           "wav_seconds"]
 
 
 def default_voice(language: str) -> VoiceSpec:
@@ -28,6 +29,15 @@ def default_voice(language: str) -> VoiceSpec:
     from videodesc.speak.espeak import voice_for
 
     return VoiceSpec(backend="espeak", language=language, voice=voice_for(language))
+
+
+def resolve_voice(voice: VoiceSpec | None, language: str, rate: float = 1.0) -> VoiceSpec:
+    """The voice that speaks `language`: the one configured (its language set), else the default at `rate`."""
+    import dataclasses
+
+    if voice is not None:
+        return dataclasses.replace(voice, language=language)
+    return dataclasses.replace(default_voice(language), rate=rate)
 
 
 def make_voice(spec: VoiceSpec) -> Voice:

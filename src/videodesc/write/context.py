@@ -11,6 +11,7 @@ from pathlib import Path
 
 from videodesc.records import Character, Event, Facts, Shot, ShotFacts, Slot, Timeline, Utterance
 from videodesc.vision.reliable import ConfidenceFloors
+from videodesc.write.speaking import SpeakingRate
 
 DIALOGUE_AROUND = 3  # utterances before and after the slot shown to the writer
 # A gap longer than this is narrated as it unfolds: a part from each new shot and from each
@@ -59,6 +60,7 @@ class SlotContext:
     budget_seconds: float = 0.0  # time available to speak
     # What the viewer has been told: Claim.subject -> (value, time of the cue that said it).
     told: dict[tuple, tuple[str, float]] = field(default_factory=dict)
+    rate: SpeakingRate = field(default_factory=SpeakingRate)  # how fast the voice that will speak talks
 
     @property
     def main_shot(self) -> ShotView | None:

@@ -23,7 +23,9 @@ from string import Template
 from videodesc.errors import InputError
 from videodesc.records import Face, ShotFacts
 from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
+from videodesc.write.backends.template import TemplateWriter
 from videodesc.write.context import SlotContext
+from videodesc.write.marked import marked_keyframes
 from videodesc.write.speaking import SpeakingRate
 from videodesc.write.vocabulary import OBJECTS, Term, tag_term
 
@@ -231,6 +233,11 @@ def facts_lines(context: SlotContext, floors: ConfidenceFloors | None = None) ->
     if texts:
         lines.append(f"- {labels['text']}: " + ", ".join(json.dumps(t, ensure_ascii=False)
                                                         for t in texts[:MAX_TEXT_LINES]))
+    # What the offline grammar would say of the slot: the people's actions, the events as they
+    # happen in it, the place, each built from sure facts and without what was told already.
+    observed = [sentence.text(language) for sentence in TemplateWriter(floors).sentences(context)]
+    if observed:
+        lines.append(f"- {labels['observed']}: " + " ".join(observed))
     return lines
 
 
@@ -271,6 +278,7 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
     language = context.language
     sections, labels = _sections(language), _labels(language)
     frames = keyframe_paths(context, max_images) if images else []
+    marked = marked_keyframes(context, frames, floors)
     lines = facts_lines(context, floors)
     if lines:
         facts = "\n".join(lines)
@@ -282,6 +290,8 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
         images_note = Template(labels["images_many"]).safe_substitute(n=len(frames))
     else:
         images_note = ""
+    if marked != frames:
+        images_note += " " + labels["marked"]
     size = budget(context.budget_seconds or context.slot.duration, language, rate)
     targets = size.targets(count)
     user = Template(sections["candidates"]).safe_substitute(
@@ -294,7 +304,9 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
     user = re.sub(r"\n{3,}", "\n\n", user)
     captions = [Template(labels["keyframe"]).safe_substitute(i=i + 1, n=len(frames)) for i in range(len(frames))]
     echoes = [u.text for u in context.dialogue_before + context.dialogue_after] + context.previous
-    return Prompt(system_prompt(language), user, frames, captions, _echo_keys(echoes + user.splitlines()))
+    # Saying what was seen for sure is no parroting: that line of the request is not an echo.
+    request = [line for line in user.splitlines() if not line.startswith(f"- {labels['observed']}:")]
+    return Prompt(system_prompt(language), user, marked, captions, _echo_keys(echoes + request))
 
 
 def shorten_prompt(context: SlotContext, text: str, seconds: float, count: int = 3,

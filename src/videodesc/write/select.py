@@ -7,7 +7,8 @@ Scores, each in 0-1 and kept in the script so that a reviewer sees why a candida
 - fluency: the language model's length-normalised log-probability, scaled within the slot;
 - novelty: 0 for a near-repeat of the dialogue around it or the descriptions before it, else 1.
 A candidate too close to an earlier description or a line of dialogue is a near-duplicate and
-cannot be chosen; when
+cannot be chosen, nor can one the facts contradict (a person named who is not in view, a number
+of people not seen: write/checks.py); when
 nothing fits, shorter versions are asked for; when still nothing fits, the slot stays silent
 unless extended description is allowed. Not every gap is filled.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from videodesc.records import Candidate, Cue, SkippedSlot
 from videodesc.write.backends import Writer
+from videodesc.write.checks import AGAINST, fact_problems
 from videodesc.write.context import SlotContext
 from videodesc.write.embed import NEAR_DUPLICATE
 from videodesc.write.speaking import SpeakingRate, spoken_seconds
@@ -97,7 +99,7 @@ class Selector:
             usable = [c for c in candidates if not _is_duplicate(c)]
             if not usable:
                 return self._skip(context, "nothing new to say: every candidate repeats an earlier description "
-                                           "or the dialogue", candidates)
+                                           "or the dialogue, or contradicts the facts", candidates)
             if not settings.extended:
                 shortest = min(c.spoken_seconds or 0.0 for c in usable)
                 return self._skip(context, f"too long for the slot: {shortest:.1f} s needed, {budget:.1f} s free",
@@ -118,7 +120,7 @@ class Selector:
         candidates = []
         for text in texts:
             seconds = spoken_seconds(text, language, settings.rate)
-            found = style_problems(text, language)
+            found = style_problems(text, language) + fact_problems(context, text)
             fit = 0.0 if seconds > budget else min(1.0, seconds / (settings.fill_target * budget))
             style = max(0.0, 1.0 - 0.4 * len(found))
             if seconds > budget:
@@ -178,4 +180,6 @@ _REPEATS_DIALOGUE = "repeats the dialogue"
 
 
 def _is_duplicate(candidate: Candidate) -> bool:
-    return _REPEATS_DESCRIPTION in candidate.problems or _REPEATS_DIALOGUE in candidate.problems
+    """Whether the candidate may not be chosen: it repeats, or contradicts the facts (write/checks.py)."""
+    return (_REPEATS_DESCRIPTION in candidate.problems or _REPEATS_DIALOGUE in candidate.problems
+            or any(problem.startswith(AGAINST) for problem in candidate.problems))

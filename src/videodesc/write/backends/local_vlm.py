@@ -128,11 +128,12 @@ class TransformersWriter:
     # --- Writer protocol ---------------------------------------------------------------------
 
     def candidates(self, context: SlotContext, count: int) -> list[str]:
-        prompt = candidates_prompt(context, count, images=self.images, max_images=self.max_images, rate=self.rate)
+        prompt = candidates_prompt(context, count, images=self.images, max_images=self.max_images,
+                                   rate=self.rate or context.rate)
         return self._write(prompt, count)
 
     def shorten(self, context: SlotContext, text: str, seconds: float) -> list[str]:
-        prompt = shorten_prompt(context, text, seconds, rate=self.rate)
+        prompt = shorten_prompt(context, text, seconds, rate=self.rate or context.rate)
         return [t for t in self._write(prompt, 3) if t != text.strip()]
 
     def claims(self, context: SlotContext, text: str) -> list[Claim]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from videodesc.records import Character, Claim, Event, Face, ShotFacts
 from videodesc.vision.colours import NAMES as COLOURS
 from videodesc.vision.place import PLACE_WORDS
-from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
+from videodesc.vision.reliable import ConfidenceFloors, distinct_boxes, inside, reliable_facts
 from videodesc.write import korean
 from videodesc.write.context import SlotContext, narrated_events
 from videodesc.write.speaking import spoken_seconds
@@ -112,7 +112,7 @@ class TemplateWriter:
             options += [bare[:n] for n in range(len(bare), 0, -1)]
             parts, bare = bare, [part.bare or part for part in bare]
         shorter = dict.fromkeys(self._draft(context, option) for option in options)
-        fitting = [t for t in shorter if t != text and spoken_seconds(t, context.language) <= seconds]
+        fitting = [t for t in shorter if t != text and spoken_seconds(t, context.language, context.rate) <= seconds]
         return sorted(fitting, key=len, reverse=True)
 
     def claims(self, context: SlotContext, text: str) -> list[Claim]:
@@ -603,13 +603,11 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
     for hint in facts.objects:
         # The same thing boxed as a person and as an animal, on any keyframe of the shot, is the
         # animal (Big Buck Bunny's bird was a bird on one keyframe and a person on the next).
-        if hint.label == "person" and not any(_inside(hint.box, a.box, 0.5) for a in animals):
+        if hint.label == "person" and not any(inside(hint.box, a.box, 0.5) for a in animals):
             per_keyframe.setdefault(hint.keyframe, []).append(hint)
-    for keyframe, boxes in per_keyframe.items():  # a box inside a bigger one is the same person boxed again
-        per_keyframe[keyframe] = [b for b in boxes if not any(o is not b and o.box[2] * o.box[3] > b.box[2] * b.box[3]
-                                                               and _inside(b.box, o.box, 0.8) for o in boxes)]
+    per_keyframe = {keyframe: distinct_boxes(boxes) for keyframe, boxes in per_keyframe.items()}
     counts = [len(boxes) for keyframe, boxes in per_keyframe.items()
-              if any(_inside(p.box, box.box) for p in facts.people if p.keyframe == keyframe for box in boxes)]
+              if any(inside(p.box, box.box) for p in facts.people if p.keyframe == keyframe for box in boxes)]
     count = max(counts, default=0)
     if count <= faces:
         return None
@@ -617,13 +615,6 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
     if count <= _MAX_COUNTED:
         return Sentence(4, f"{_EN_COUNT[count]} in view.", f"{_KO_COUNT[count]} 사람이 보인다.", claims)
     return Sentence(4, "A group of people is in view.", "여러 사람이 보인다.", claims)
-
-
-def _inside(inner: list[int], outer: list[int], share: float = 0.6) -> bool:
-    """Whether at least `share` of box `inner` lies inside box `outer` (x, y, width, height)."""
-    x = max(0, min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0]))
-    y = max(0, min(inner[1] + inner[3], outer[1] + outer[3]) - max(inner[1], outer[1]))
-    return x * y >= share * max(1, inner[2] * inner[3])
 
 
 def _capital(text: str) -> str:
