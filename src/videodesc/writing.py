@@ -1,8 +1,9 @@
 """The `write` step: descriptions for the slots of an analysed video, chosen, fitted and written out.
 
 Reads `timeline.json` (and `facts.json` when the vision stage ran) from the output folder of
-`analyze`, asks a writer backend for candidates slot by slot in time order -- each slot knowing
-the descriptions chosen before it -- lets the selector choose, and writes `script.json`,
+`analyze`, times the voice that will speak (so that cues fit it), asks a writer backend for
+candidates slot by slot in time order -- each slot knowing the descriptions chosen before it and
+what the viewer was told -- lets the selector choose, and writes `script.json`,
 `descriptions.vtt`, `descriptions.srt` and `review.html`.
 """
 
@@ -14,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from videodesc import __version__
-from videodesc.errors import InputError
+from videodesc.errors import InputError, ModelError
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
-from videodesc.errors import ModelError
 from videodesc.records import Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_timeline
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
@@ -114,7 +114,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     selection = options.selection
     if options.measure_voice:
         with reporter.stage("voice"):
-            selection = dataclasses.replace(selection, rate=_voice_rate(options, language, out, provenance, reporter))
+            selection = dataclasses.replace(selection, rate=_voice_rate(options, language, provenance, reporter))
     with reporter.stage("scorers"):
         fluency, embedder = _scorers(options, provenance)
     selector = Selector(selection, fluency, embedder)
@@ -152,8 +152,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     return script
 
 
-def _voice_rate(options: WriteOptions, language: str, out: Path, provenance: dict[str, str],
-                reporter: Reporter) -> SpeakingRate:
+def _voice_rate(options: WriteOptions, language: str, provenance: dict[str, str], reporter: Reporter) -> SpeakingRate:
     """The speaking rate of the voice that will speak the cues; a describer's pace, with a warning,
     when that voice cannot speak here (render will then fail or use what the user gives it)."""
     spec = resolve_voice(options.voice, language, options.voice_rate)
