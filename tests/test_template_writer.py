@@ -7,6 +7,7 @@ import copy
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
@@ -273,6 +274,14 @@ def test_model_writers_see_the_faces_marked_and_the_sure_sentences(analysed):
     sentences = [s.en for s in TemplateWriter().sentences(context)]
     assert sentences and all(sentence in prompt.user for sentence in sentences)
     assert prompt.fresh([sentences[0]]) == [sentences[0]]
+    # The next shot (the sign) gets the astronaut's last keyframe first, her face marked on it.
+    after = contexts_per_shot(analysed, "en")[1]
+    prompt = candidates_prompt(after, 3, max_images=3)
+    assert prompt.image_labels[0] == "The shot before"
+    assert len(prompt.images) == len(prompt.image_labels) == 1 + min(2, len(after.main_shot.keyframes))
+    assert prompt.images[0].stem.startswith(Path(after.previous_shot.keyframes[-1]).stem)
+    assert "shot before this one" in prompt.user
+    assert all(Path(p).stem.split("-")[0] in {Path(k).stem for k in after.main_shot.keyframes} for p in prompt.images[1:])
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])

@@ -15,20 +15,21 @@ from PIL import Image, ImageDraw, ImageFont
 
 from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
 from videodesc.workfolder import atomic_path
-from videodesc.write.context import SlotContext
+from videodesc.write.context import ShotView, SlotContext
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")  # Debian's fonts-nanum: Hangul and Latin
 COLOUR = (255, 214, 0)  # a yellow that stands out on skin, sky and dark rooms alike
 MARKED = Path("work") / "writer" / "marked"
 
 
-def marked_keyframes(context: SlotContext, frames: list[Path], floors: ConfidenceFloors | None = None) -> list[Path]:
-    """`frames` (keyframes of the main shot, absolute paths) with the known faces on each marked;
-    a frame with no known face is given as it is."""
-    main = context.main_shot
-    if main is None or main.facts is None:
+def marked_keyframes(context: SlotContext, frames: list[Path], floors: ConfidenceFloors | None = None,
+                     shot: ShotView | None = None) -> list[Path]:
+    """`frames` (keyframes of `shot`, by default the main shot, as absolute paths) with the known
+    faces on each marked; a frame with no known face is given as it is."""
+    shot = shot or context.main_shot
+    if shot is None or shot.facts is None:
         return frames
-    facts = reliable_facts(main.facts, floors, context.characters)
+    facts = reliable_facts(shot.facts, floors, context.characters)
     marked = []
     for frame in frames:
         relative = frame.relative_to(context.folder).as_posix() if frame.is_relative_to(context.folder) else ""

@@ -163,6 +163,15 @@ def keyframe_paths(context: SlotContext, max_images: int) -> list[Path]:
     return files
 
 
+def _shot_before(context: SlotContext) -> Path | None:
+    """The last keyframe of the shot before the main one, when the context holds it and it is on disk."""
+    shot = context.previous_shot
+    if shot is None or not shot.keyframes:
+        return None
+    path = context.folder / shot.keyframes[-1]
+    return path if path.is_file() else None
+
+
 def _age_band(age: int | None) -> str | None:
     if age is None:
         return None
@@ -267,8 +276,9 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
     Args:
         context: the slot, its shots' facts, the dialogue around it and earlier descriptions.
         count: how many candidates to ask for.
-        images: attach the main shot's keyframes (for models that see pictures).
-        max_images: at most this many keyframes.
+        images: attach the main shot's keyframes (for models that see pictures), the last one of
+            the shot before first when there is one, known faces marked on all (write/marked.py).
+        max_images: at most this many images.
         rate: the describer's speaking rate, for the length budget.
         floors: confidence floors below which a fact is not mentioned.
 
@@ -278,7 +288,12 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
     language = context.language
     sections, labels = _sections(language), _labels(language)
     frames = keyframe_paths(context, max_images) if images else []
+    before = _shot_before(context) if frames and max_images > 1 else None
+    if before is not None and len(frames) == max_images:
+        frames = keyframe_paths(context, max_images - 1)  # one picture of the shot before, for what changed
     marked = marked_keyframes(context, frames, floors)
+    if before is not None:
+        marked = marked_keyframes(context, [before], floors, context.previous_shot) + marked
     lines = facts_lines(context, floors)
     if lines:
         facts = "\n".join(lines)
@@ -290,7 +305,9 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
         images_note = Template(labels["images_many"]).safe_substitute(n=len(frames))
     else:
         images_note = ""
-    if marked != frames:
+    if before is not None:
+        images_note = labels["image_before"] + " " + images_note
+    if any("marked" in path.parts for path in marked):
         images_note += " " + labels["marked"]
     size = budget(context.budget_seconds or context.slot.duration, language, rate)
     targets = size.targets(count)
@@ -303,6 +320,8 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
         max_units=size.max_units, count=count, targets=_targets_text(targets, size.unit), example=_example(count))
     user = re.sub(r"\n{3,}", "\n\n", user)
     captions = [Template(labels["keyframe"]).safe_substitute(i=i + 1, n=len(frames)) for i in range(len(frames))]
+    if before is not None:
+        captions.insert(0, labels["before"])
     echoes = [u.text for u in context.dialogue_before + context.dialogue_after] + context.previous
     # Saying what was seen for sure is no parroting: that line of the request is not an echo.
     request = [line for line in user.splitlines() if not line.startswith(f"- {labels['observed']}:")]
