@@ -321,3 +321,23 @@ def test_a_model_sentence_the_facts_contradict_is_marked_and_not_chosen(bodies_a
     assert decision.cue is not None and decision.cue.text == right
     problems_of = {c.text: c.problems for c in decision.cue.candidates}
     assert any(p.startswith("against the facts") for p in problems_of[wrong_person] + problems_of[wrong_count])
+
+
+def test_a_big_faceless_body_is_not_counted_as_a_person_unless_turned_away(bodies_analysed):
+    """Big Buck Bunny's characters get person boxes and BlazePose bodies, but no face: a person box
+    taller than half the picture with no face in it, facing the camera, is not "one person"."""
+    from videodesc.records import PersonFact
+
+    context = copy.deepcopy(contexts_per_shot(bodies_analysed, "en")[0])  # Obama, a tall box around him
+    facts = context.main_shot.facts
+    assert any("person" == o.label for o in facts.objects) and facts.people
+    context.introduced = {f.character for f in facts.faces}
+    facts.faces = []  # as if no face had been found
+    for person in facts.people:
+        person.character = None
+    texts = TemplateWriter().candidates(context, 8)
+    assert not any("person is in view" in t or "people are in view" in t for t in texts), texts
+    for person in facts.people:  # seen from behind, the missing face is no doubt
+        person.facts = [f for f in person.facts if f.kind != "facing"] + [PersonFact("facing", "away", 0.95)]
+    texts = TemplateWriter().candidates(context, 8)
+    assert any("One person is in view." in t for t in texts), texts

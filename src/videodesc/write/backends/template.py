@@ -17,7 +17,11 @@ one to four sentences long, so the selector can trade content against the time t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from PIL import Image
 
 from videodesc.records import Character, Claim, Event, Face, ShotFacts
 from videodesc.vision.colours import NAMES as COLOURS
@@ -167,7 +171,7 @@ class TemplateWriter:
         elif clothing:
             things.insert(0, clothing)
         walking = any(claim.kind == "crowd" for sentence in sentences for claim in sentence.claims)
-        crowd = None if walking else _unnamed_people(facts, len(people), shot)  # "people walk by" says it
+        crowd = None if walking else _unnamed_people(facts, len(people), shot, context.folder)  # "people walk by" says it
         if crowd is not None:
             sentences.append(crowd)
         elif people and not any(s.priority <= 3 for s in sentences):
@@ -590,13 +594,16 @@ def _on_screen(names: list[str], ids: tuple[str, ...], shot: int) -> Sentence:
                     f"{', '.join(names[:-1])}, {korean.subject(names[-1])} 화면에 있다.", claims)
 
 
-def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
+def _unnamed_people(facts: ShotFacts, faces: int, shot: int, folder: Path) -> Sentence | None:
     """How many people are in view, when the object detector saw more people than faces were seen
     (some from behind or far away).
 
     Only keyframes where the landmark model confirmed a body in a person box count, and no box that
-    is also boxed as an animal: YOLOv3-tiny boxes cartoon animals as people (Big Buck Bunny rising
-    into view was "one person"). Beyond three, the detector misses small figures: "a group".
+    is also boxed as an animal, nor a faceless box taller than half the picture unless its body is
+    turned away: YOLOv3-tiny boxes cartoon characters as people and BlazePose finds bodies in them
+    (Big Buck Bunny and the squirrels were "one person" again and again), while a person that big,
+    facing the camera, has a face big enough to be found. Beyond three, the detector misses small
+    figures: "a group".
     """
     animals = [o for o in facts.objects if o.label in OBJECTS and OBJECTS[o.label].kind == "animal"]
     per_keyframe: dict[str, list] = {}
@@ -605,9 +612,13 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
         # animal (Big Buck Bunny's bird was a bird on one keyframe and a person on the next).
         if hint.label == "person" and not any(inside(hint.box, a.box, 0.5) for a in animals):
             per_keyframe.setdefault(hint.keyframe, []).append(hint)
-    per_keyframe = {keyframe: distinct_boxes(boxes) for keyframe, boxes in per_keyframe.items()}
-    counts = [len(boxes) for keyframe, boxes in per_keyframe.items()
-              if any(inside(p.box, box.box) for p in facts.people if p.keyframe == keyframe for box in boxes)]
+    counts = []
+    for keyframe, boxes in per_keyframe.items():
+        bodies = [p for p in facts.people if p.keyframe == keyframe]
+        height = _frame_height(folder / keyframe)
+        people = [box for box in distinct_boxes(boxes) if not _faceless_giant(box, bodies, facts, height)]
+        if any(inside(body.box, box.box) for body in bodies for box in people):
+            counts.append(len(people))
     count = max(counts, default=0)
     if count <= faces:
         return None
@@ -615,6 +626,29 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int) -> Sentence | None:
     if count <= _MAX_COUNTED:
         return Sentence(4, f"{_EN_COUNT[count]} in view.", f"{_KO_COUNT[count]} 사람이 보인다.", claims)
     return Sentence(4, "A group of people is in view.", "여러 사람이 보인다.", claims)
+
+
+_GIANT = 0.5  # of the picture's height: a person box this tall shows a face big enough to be found
+
+
+def _faceless_giant(box, bodies: list, facts: ShotFacts, height: int | None) -> bool:
+    if height is None or box.box[3] < _GIANT * height:
+        return False
+    if any(face.keyframe == box.keyframe and inside(face.box, box.box) for face in facts.faces):
+        return False
+    turned = any(fact.kind == "facing" and fact.value == "away" for body in bodies if inside(body.box, box.box)
+                 for fact in body.facts)
+    return not turned
+
+
+@functools.lru_cache(maxsize=4096)
+def _frame_height(path: Path) -> int | None:
+    """The keyframe's height in pixels (its header only), None when it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return image.height
+    except OSError:
+        return None
 
 
 def _capital(text: str) -> str:
