@@ -47,13 +47,14 @@ def stop_and_go(samples, tmp_path_factory):
     for language in ("en", "ko"):
         videodesc("write", str(out), "--lang", language)
         scripts[language] = load_script((out / "script.json").read_text())
+    review = (out / "review.html").read_text()  # the Korean run's, the last but one
     videodesc("write", str(out), "--lang", "en", "--describer-pace")
     scripts["en, describer's pace"] = load_script((out / "script.json").read_text())
-    return facts, scripts
+    return facts, scripts, review
 
 
 def test_the_walk_out_after_standing_is_told_when_it_happens(stop_and_go):
-    facts, scripts = stop_and_go
+    facts, scripts, _ = stop_and_go
     (shot,) = facts.shots
     leaves = next(e for e in shot.events if e.kind == "leaves")
     stops = [e for e in shot.events if e.kind == "stops"]
@@ -78,7 +79,7 @@ def test_the_walk_out_after_standing_is_told_when_it_happens(stop_and_go):
 
 
 def test_every_narrated_claim_holds_and_the_sentences_follow_the_rules(stop_and_go):
-    facts, scripts = stop_and_go
+    facts, scripts, _ = stop_and_go
     for language, script in list(scripts.items())[:2]:
         assert unsupported(script, facts) == []
         for cue in script.cues:
@@ -92,7 +93,7 @@ def test_every_narrated_claim_holds_and_the_sentences_follow_the_rules(stop_and_
 
 
 def test_cues_are_fitted_to_the_voice_that_will_speak_them(stop_and_go):
-    _, scripts = stop_and_go
+    _, scripts, _ = stop_and_go
     assert scripts["en"].provenance["speaking_rate"].startswith("piper voice, measured")
     assert scripts["ko"].provenance["speaking_rate"].startswith("espeak voice, measured")
     assert "speaking_rate" not in scripts["en, describer's pace"].provenance
@@ -101,3 +102,10 @@ def test_cues_are_fitted_to_the_voice_that_will_speak_them(stop_and_go):
     both = set(timed) & set(paced)
     assert both and all(timed[t] != paced[t] for t in both if len(t.split()) >= 4)
     assert all(abs(paced[t] - spoken_seconds(t, "en")) < 0.01 for t in both)
+
+
+def test_the_review_page_shows_what_each_candidate_rests_on(stop_and_go):
+    _, scripts, review = stop_and_go
+    leaves = next(c for cue in scripts["ko"].cues for c in cue.candidates[cue.chosen].claims
+                  if c.kind == "event" and c.value == "leaves:right")
+    assert f"shot 0 at {leaves.time:.1f} s, {leaves.who}: event leaves:right" in review

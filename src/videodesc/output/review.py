@@ -13,7 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from videodesc.output.report import format_time
-from videodesc.records import Candidate, Cue, Script, SkippedSlot, Timeline
+from videodesc.records import Candidate, Claim, Cue, Script, SkippedSlot, Timeline
 
 _SCORE_COLUMNS = ("style", "fit", "fluency", "novelty", "total")
 _DIALOGUE_AROUND = 2
@@ -38,6 +38,7 @@ th, td { text-align: left; padding: .15em .6em; border-bottom: 1px solid #eee; v
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.picked { background: #fff3cc; font-weight: bold; }
 .problems { color: #b00020; font-weight: normal; }
+.claims { color: #555; font-size: 0.85em; font-weight: normal; }
 table.summary th { font-weight: normal; color: #666; border: 0; }
 table.summary td { border: 0; }
 ul.warnings li { color: #9a4a00; }
@@ -126,6 +127,12 @@ def _sound(report: Any) -> str:
     return f'<h2>Sound</h2><table class="summary">{body}</table>'
 
 
+def _claim(claim: Claim) -> str:
+    """"shot 12, person-1: gesture arms_crossed", "shot 4 at 15.1 s, track-1: event leaves:right"."""
+    where = f"shot {claim.shot}" + (f" at {claim.time:.1f} s" if claim.time is not None else "")
+    return f"{where}{', ' + claim.who if claim.who else ''}: {claim.kind} {claim.value}"
+
+
 def _candidates(candidates: list[Candidate], picked: int) -> str:
     if not candidates:
         return ""
@@ -138,6 +145,9 @@ def _candidates(candidates: list[Candidate], picked: int) -> str:
         seconds = f"{candidate.spoken_seconds:.1f}" if candidate.spoken_seconds is not None else ""
         problems = (f'<br><span class="problems">{escape("; ".join(candidate.problems))}</span>'
                     if candidate.problems else "")
+        if candidate.claims:  # what the sentence rests on, to check it against the picture
+            problems += f'<br><span class="claims">from the facts: {escape("; ".join(map(_claim, candidate.claims)))}</span>'
+
         css = ' class="picked"' if number == picked else ""
         rows.append(f"<tr{css}><td>{escape(candidate.text)}{problems}</td><td class=\"num\">{seconds}</td>{scores}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
