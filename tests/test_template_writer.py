@@ -341,3 +341,19 @@ def test_a_big_faceless_body_is_not_counted_as_a_person_unless_turned_away(bodie
         person.facts = [f for f in person.facts if f.kind != "facing"] + [PersonFact("facing", "away", 0.95)]
     texts = TemplateWriter().candidates(context, 8)
     assert any("One person is in view." in t for t in texts), texts
+
+
+@pytest.mark.parametrize("language, worn", [("en", "in a black"), ("ko", "검은색")])
+def test_what_a_newcomer_wears_is_said_on_first_sight(bodies_analysed, language, worn):
+    from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
+
+    context = copy.deepcopy(contexts_per_shot(bodies_analysed, language)[0])  # Obama, in a dark suit
+    sure = reliable_facts(context.main_shot.facts, ConfidenceFloors(), context.characters)
+    assert {f.value for p in sure.people for f in p.facts if f.kind == "clothing"} == {"black"}
+    writer = TemplateWriter()
+    first = writer.candidates(context, 8)
+    assert all(worn in t for t in first if "나타난다" in t or "appears" in t), first
+    text = next(t for t in first if worn in t)
+    assert {("clothing", "black")} <= {(c.kind, c.value) for c in writer.claims(context, text)}
+    context.introduced = {f.character for f in sure.faces}  # named before: the colour is not said again
+    assert not any(worn in t for t in TemplateWriter().candidates(context, 8))

@@ -65,7 +65,7 @@ class Sentence:
 
     def reworded(self, number: int) -> Sentence:
         en, ko = self.rewordings[number]
-        return Sentence(self.priority, en, ko, self.claims, self.who)
+        return Sentence(self.priority, en, ko, self.claims, self.who, bare=self.bare)
 
 
 @dataclass
@@ -139,6 +139,7 @@ class TemplateWriter:
         people = _people(facts)
         sentences: list[Sentence] = []
         newcomers: dict[str, tuple] = {}  # appearing in this slot: (name, apposition)
+        clothing, things = _seen_things(facts)
         for character_id, face in people.items():
             character = context.characters.get(character_id)
             new = (character_id not in context.introduced and character is not None
@@ -147,7 +148,8 @@ class TemplateWriter:
             action = _expression(name, face.expression, character_id, shot)
             if action is not None and not _is_news(action, context):
                 action = None
-            apposition = _apposition(name, _describe(face, shot), _outfit(character, facts, main.start, main.end))
+            garment = clothing if len(people) == 1 else None
+            apposition = _apposition(name, _describe(face, shot), _outfit(character, facts, main.start, main.end, garment))
             if new:
                 newcomers[character_id] = (name, apposition)
                 sentences.append(_appears(name, apposition, character_id, shot, action))
@@ -161,14 +163,15 @@ class TemplateWriter:
         sentences += _close_up(facts, people, context, shot)
         sentences += _actions(facts, people, context, shot)
         sentences += _screen_text(facts, shot, main.shown_by(context.slot.start + TEXT_LEAD), context)
-        clothing, things = _seen_things(facts)
-        if len(people) == 1 and clothing:
+        worn_on_sight = any(c.kind == "clothing" and c.value == clothing[0] for s in sentences for c in s.claims) \
+            if clothing else False
+        if len(people) == 1 and clothing and not worn_on_sight:
             (character_id,) = people
             name = context.character_name(character_id)
             sentences.append(Sentence(4, f"{name} wears {clothing[1].en}.",
                                       f"{korean.subject(name)} {korean.obj(clothing[1].ko)} 입고 있다.",
                                       (Claim(shot, "clothing", clothing[0], character_id),), character_id))
-        elif clothing:
+        elif clothing and not worn_on_sight:
             things.insert(0, clothing)
         walking = any(claim.kind == "crowd" for sentence in sentences for claim in sentence.claims)
         crowd = None if walking else _unnamed_people(facts, len(people), shot, context.folder)  # "people walk by" says it
@@ -232,33 +235,45 @@ def _describe(face: Face, shot: int) -> tuple[str, str, tuple[Claim, ...]] | Non
     return en, ko, claims
 
 
-def _outfit(character: Character | None, facts: ShotFacts, start: float, end: float) -> tuple[str, str, Claim] | None:
-    """The colour of the top a character wears in this shot, when their sightings agree on it:
-    ("in a blue top", "파란색 상의를 입은", the claim). Said once, when they are first seen."""
+def _outfit(character: Character | None, facts: ShotFacts, start: float, end: float,
+            garment: tuple[str, Term] | None = None) -> tuple[str, str, tuple[Claim, ...]] | None:
+    """What a character wears in this shot, said once, when they are first seen: "in a blue top",
+    "파란색 상의를 입은", or with the garment the whole picture shows ("in a black suit", "검은색
+    정장을 입은"), and the claims. The colour is their outfit over the stretch, when their keyframes
+    agree on it, else the surest reading of this shot's bodies (already above the floor)."""
     if character is None:
         return None
-    worn = [o for o in character.outfits if o.start <= end + 0.05 and o.end >= start - 0.05 and o.confidence >= 0.75]
-    colours = {f.value for p in facts.people if p.character == character.id for f in p.facts if f.kind == "clothing"}
-    for outfit in worn:
-        if outfit.colour in colours and outfit.colour in COLOURS:
-            en, ko = COLOURS[outfit.colour]
-            shot = facts.shot
-            return f"in a {en} top", f"{ko} 상의를 입은", Claim(shot, "clothing", outfit.colour, character.id)
-    return None
+    sure = sorted((f for p in facts.people if p.character == character.id for f in p.facts if f.kind == "clothing"),
+                  key=lambda f: -f.confidence)
+    worn = [o.colour for o in character.outfits
+            if o.start <= end + 0.05 and o.end >= start - 0.05 and o.confidence >= 0.75]
+    colours = [c for c in worn if c in {f.value for f in sure}] or [f.value for f in sure]
+    colour = next((c for c in colours if c in COLOURS), None)
+    if colour is None:
+        return None
+    en, ko = COLOURS[colour]
+    claims = (Claim(facts.shot, "clothing", colour, character.id),)
+    if garment is None:
+        return f"in a {en} top", f"{ko} 상의를 입은", claims
+    label, term = garment
+    noun = term.en.split(" ", 1)[-1] if term.en.startswith(("a ", "an ")) else term.en
+    article = "" if noun.endswith("s") and not term.en.startswith(("a ", "an ")) else "a "
+    return (f"in {article}{en} {noun}", f"{ko} {korean.obj(term.ko)} 입은",
+            (*claims, Claim(facts.shot, "clothing", label, character.id)))
 
 
 def _apposition(name: str, description: tuple[str, str, tuple[Claim, ...]] | None,
-                outfit: tuple[str, str, Claim] | None) -> tuple[str, str, tuple[Claim, ...]] | None:
+                outfit: tuple[str, str, tuple[Claim, ...]] | None) -> tuple[str, str, tuple[Claim, ...]] | None:
     """What a person is called by on first sight besides their label: ("a man in a blue top",
     "파란색 상의를 입은 남자", claims). A cast name needs no "a woman" after it."""
     if not name.startswith(("Person", "인물")):
         return None
     if outfit is not None and description is not None:
-        return f"{description[0]} {outfit[0]}", f"{outfit[1]} {description[1]}", (*description[2], outfit[2])
+        return f"{description[0]} {outfit[0]}", f"{outfit[1]} {description[1]}", (*description[2], *outfit[2])
     if description is not None:
         return description
     if outfit is not None:
-        return f"a person {outfit[0]}", f"{outfit[1]} 사람", (outfit[2],)
+        return f"a person {outfit[0]}", f"{outfit[1]} 사람", outfit[2]
     return None
 
 
