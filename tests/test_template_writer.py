@@ -357,3 +357,30 @@ def test_what_a_newcomer_wears_is_said_on_first_sight(bodies_analysed, language,
     assert {("clothing", "black")} <= {(c.kind, c.value) for c in writer.claims(context, text)}
     context.introduced = {f.character for f in sure.faces}  # named before: the colour is not said again
     assert not any(worn in t for t in TemplateWriter().candidates(context, 8))
+
+
+@pytest.mark.parametrize("name, subject, obj", [("민수", "민수가", "민수를"), ("지훈", "지훈이", "지훈을"),
+                                                ("인물 2", "인물 2가", "인물 2를"), ("인물 3", "인물 3이", "인물 3을")])
+def test_korean_event_and_close_up_sentences_take_the_particle_of_the_name(name, subject, obj):
+    """The grammar's own rules, on a hand-made shot: a named person comes in, walks, stops, in close-up."""
+    from pathlib import Path as P
+
+    from videodesc.records import Character, Event, Face, PersonTrack, ShotFacts, Slot
+    from videodesc.write.context import ShotView, SlotContext
+
+    face = Face("k.jpg", [10, 10, 200, 200], 0.9, "person-2")
+    facts = ShotFacts(0, faces=[face], scale="close-up", scale_confidence=0.9,
+                      tracks=[PersonTrack("track-1", 0.0, 9.0, 18, "person-2")],
+                      events=[Event(1.0, "enters", "track-1", 0.8, "left", character="person-2"),
+                              Event(1.5, "walks", "track-1", 0.7, "right", end=4.0, character="person-2"),
+                              Event(4.0, "stops", "track-1", 0.7, character="person-2")])
+    character = Character("person-2", {"ko": name, "en": name}, 3, 0.5, "c.jpg")
+    context = SlotContext(0, Slot(0.5, 9.0, [0]), "ko", P("."), [ShotView(0, 0.0, 9.0, ["k.jpg"], facts, [2.0])],
+                          [], [], [], {"person-2": character}, introduced={"person-2"})
+    texts = TemplateWriter().candidates(context, 8)
+    said = " ".join(texts)
+    assert f"{subject} 왼쪽에서 들어와 오른쪽으로 걸어간다." in said, texts
+    assert f"{obj} 가까이 비춘다." in said, texts
+    for text in texts:
+        assert problems(text, "ko") == [], text
+        assert all(part.endswith("다") for part in text.rstrip(".").split(". ")), text
