@@ -86,16 +86,3 @@ def reliable_facts(shot: ShotFacts, floors: ConfidenceFloors | None = None,
 def _sure(value, confidence: float | None, floor: float):
     return value if confidence is not None and confidence >= floor else None
 
-
-def inside(inner: list[int], outer: list[int], share: float = 0.6) -> bool:
-    """Whether at least `share` of box `inner` lies inside box `outer` (x, y, width, height)."""
-    x = max(0, min(inner[0] + inner[2], outer[0] + outer[2]) - max(inner[0], outer[0]))
-    y = max(0, min(inner[1] + inner[3], outer[1] + outer[3]) - max(inner[1], outer[1]))
-    return x * y >= share * max(1, inner[2] * inner[3])
-
-
-def distinct_boxes(boxes: list) -> list:
-    """Person boxes (ObjectHints) of one keyframe without those inside a bigger one: YOLOv3-tiny
-    boxes one person twice, the whole body and the torso."""
-    return [b for b in boxes if not any(o is not b and o.box[2] * o.box[3] > b.box[2] * b.box[3]
-                                        and inside(b.box, o.box, 0.8) for o in boxes)]

@@ -24,6 +24,7 @@ import numpy as np
 from videodesc.records import Event, Person, PersonTrack
 from videodesc.vision import body as bp
 from videodesc.vision.body import Body
+from videodesc.vision.boxes import iou, outermost
 from videodesc.vision.people import SEEN, Observation
 
 EDGE = 0.02  # a box this close to the left or right edge (share of the width) is cut by it
@@ -34,7 +35,6 @@ MAX_EDGE_SECONDS = 1.0  # how far back (or on) the crossing of the edge is place
 MAX_EDGE_SIZE_CHANGE = 0.3  # log height change between the last two sightings of someone crossing an edge
 STILL_THERE = 0.3  # box overlap (IoU) on the next frame that means the person did not leave
 MAX_MISSED = 2  # frames a track survives unseen (detector misses, people passing each other)
-CONTAINED = 0.8  # a person box this much inside a bigger one is the same person boxed again
 MIN_SIGHTINGS = 2  # a person found on one frame only may be a false detection
 # Events need a longer track: two sightings can be two people the linking took for one.
 MIN_EVENT_SIGHTINGS = 3
@@ -172,17 +172,10 @@ def head_box(body: Body, min_size: int) -> tuple[int, int, int, int] | None:
 def _outermost(person_boxes: list[tuple[tuple[int, int, int, int], float]]) -> list[tuple[tuple[int, int, int, int], float]]:
     """The person boxes not lying (mostly) inside a bigger one.
 
-    YOLOv3-tiny often boxes one person twice, whole and torso (IoU 0.36 on a staged walker, under
-    its suppression's 0.45), which would make two tracks walking side by side.
+    YOLOv3-tiny often boxes one person twice, whole and torso, which would make two tracks
+    walking side by side.
     """
-    def area(box):
-        return box[2] * box[3]
-
-    kept = []
-    for box, confidence in sorted(person_boxes, key=lambda item: -area(item[0])):
-        if not any(_intersection(box, bigger) >= CONTAINED * area(box) for bigger, _ in kept):
-            kept.append((box, confidence))
-    return kept
+    return outermost(person_boxes, box=lambda item: item[0])
 
 
 def link(frames: list[Frame]) -> list[Track]:
@@ -286,19 +279,7 @@ def _crossing(first: Sighting, second: Sighting, frame_width: int) -> tuple[str,
 
 def _still_there(sighting: Sighting, frame: Frame) -> bool:
     """Someone on `frame` where `sighting` is: the track broke off (a box changing shape), the person did not go."""
-    return any(_overlap(sighting.box, other.box) >= STILL_THERE for other in frame.sightings)
-
-
-def _intersection(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
-    """The area two boxes share, in pixels."""
-    return max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])) * max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two boxes."""
-    shared = _intersection(a, b)
-    union = a[2] * a[3] + b[2] * b[3] - shared
-    return shared / union if union > 0 else 0.0
+    return any(iou(sighting.box, other.box) >= STILL_THERE for other in frame.sightings)
 
 
 def _steady_size(a: Sighting, b: Sighting) -> bool:

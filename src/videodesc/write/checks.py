@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from videodesc.records import ShotFacts
-from videodesc.vision.reliable import ConfidenceFloors, distinct_boxes, reliable_facts
+from videodesc.vision.boxes import outermost
+from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
 from videodesc.write.context import SlotContext
 
 AGAINST = "against the facts: "  # the prefix of every problem found here
@@ -76,7 +77,7 @@ def _people_seen(facts: ShotFacts) -> int:
     or faces, whichever is more."""
     most = 0
     for keyframe in {o.keyframe for o in facts.objects} | {f.keyframe for f in facts.faces}:
-        people = distinct_boxes([o for o in facts.objects if o.keyframe == keyframe and o.label == "person"])
+        people = outermost([o for o in facts.objects if o.keyframe == keyframe and o.label == "person"], box=lambda o: o.box)
         faces = sum(f.keyframe == keyframe for f in facts.faces)
         most = max(most, len(people), faces)
     return most

@@ -26,7 +26,8 @@ from PIL import Image
 from videodesc.records import Character, Claim, Event, Face, ShotFacts
 from videodesc.vision.colours import NAMES as COLOURS
 from videodesc.vision.place import PLACE_WORDS
-from videodesc.vision.reliable import ConfidenceFloors, distinct_boxes, inside, reliable_facts
+from videodesc.vision.boxes import inside, outermost
+from videodesc.vision.reliable import ConfidenceFloors, reliable_facts
 from videodesc.write import korean
 from videodesc.write.context import SlotContext, narrated_events
 from videodesc.write.speaking import spoken_seconds
@@ -631,7 +632,7 @@ def _unnamed_people(facts: ShotFacts, faces: int, shot: int, folder: Path) -> Se
     for keyframe, boxes in per_keyframe.items():
         bodies = [p for p in facts.people if p.keyframe == keyframe]
         height = _frame_height(folder / keyframe)
-        people = [box for box in distinct_boxes(boxes) if not _faceless_giant(box, bodies, facts, height)]
+        people = [box for box in outermost(boxes, box=lambda o: o.box) if not _faceless_giant(box, bodies, facts, height)]
         if any(inside(body.box, box.box) for body in bodies for box in people):
             counts.append(len(people))
     count = max(counts, default=0)
