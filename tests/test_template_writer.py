@@ -286,7 +286,7 @@ def test_model_writers_see_the_faces_marked_and_the_sure_sentences(analysed):
 
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_a_model_sentence_the_facts_contradict_is_marked_and_not_chosen(bodies_analysed, language):
-    from videodesc.write.checks import fact_problems
+    from videodesc.write.checks import FactCheck
     from videodesc.write.select import SelectionSettings, Selector
 
     contexts = contexts_per_shot(bodies_analysed, language)
@@ -299,11 +299,12 @@ def test_a_model_sentence_the_facts_contradict_is_marked_and_not_chosen(bodies_a
         wrong_person, wrong_count, right = f"{other} folds his arms.", "Three people stand in a row.", f"{name} stands."
     else:
         wrong_person, wrong_count, right = f"{korean.subject(other)} 팔짱을 낀다.", "세 사람이 나란히 서 있다.", f"{korean.subject(name)} 서 있다."
-    assert any("not in view" in p for p in fact_problems(context, wrong_person))
-    assert any("says 3 people" in p for p in fact_problems(context, wrong_count))
-    assert fact_problems(context, right) == []
+    check = FactCheck(context)
+    assert any("not in view" in p for p in check.problems(wrong_person))
+    assert any("says 3 people" in p for p in check.problems(wrong_count))
+    assert check.problems(right) == []
     for text in TemplateWriter().candidates(context, 6):  # the grammar's own sentences pass
-        assert fact_problems(context, text) == [], text
+        assert check.problems(text) == [], text
 
     class Model:
         name = "model"

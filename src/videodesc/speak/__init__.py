@@ -14,6 +14,8 @@ length; `SpeechCache` keeps one file per text, voice and settings under `OUT/wor
 
 from __future__ import annotations
 
+import dataclasses
+
 from videodesc.speak.base import Voice, VoiceSpec, check_spec, wav_seconds
 from videodesc.speak.cache import SpeechCache
 from videodesc.speak.text import speakable
@@ -33,8 +35,6 @@ def default_voice(language: str) -> VoiceSpec:
 
 def resolve_voice(voice: VoiceSpec | None, language: str, rate: float = 1.0) -> VoiceSpec:
     """The voice that speaks `language`: the one configured (its language set), else the default at `rate`."""
-    import dataclasses
-
     if voice is not None:
         return dataclasses.replace(voice, language=language)
     return dataclasses.replace(default_voice(language), rate=rate)

@@ -27,26 +27,34 @@ _KO_COUNT = re.compile(r"(?<![가-힣])(" + "|".join(_KO_NUMBERS) + r")\s*(?:명
 COUNT_SLACK = 1
 
 
-def fact_problems(context: SlotContext, text: str, floors: ConfidenceFloors | None = None) -> list[str]:
-    """The contradictions between `text` and the sure facts of the slot's main shot ([] without facts)."""
-    main = context.main_shot
-    if main is None or main.facts is None:
-        return []
-    facts = reliable_facts(main.facts, floors, context.characters)
-    found = []
-    in_view = _in_view(facts)
-    for character_id in context.characters:
-        if character_id in in_view:
-            continue
-        for name in _names(context, character_id):
-            if _mentions(text, name):
-                found.append(f"{AGAINST}names {name}, who is not in view")
-                break
-    seen = _people_seen(facts)
-    for said in _counts(text, context.language):
-        if said > seen + COUNT_SLACK or said < len(in_view & {f.character for f in facts.faces}):
-            found.append(f"{AGAINST}says {said} people, the detectors saw {seen}")
-    return found
+class FactCheck:
+    """The sure facts of one slot's main shot, read once, to check every candidate of the slot against."""
+
+    def __init__(self, context: SlotContext, floors: ConfidenceFloors | None = None):
+        self.context = context
+        main = context.main_shot
+        self.facts = reliable_facts(main.facts, floors, context.characters) if main and main.facts else None
+        if self.facts is not None:
+            self.in_view = _in_view(self.facts)
+            self.seen = _people_seen(self.facts)
+            self.faces_in_view = len(self.in_view & {f.character for f in self.facts.faces})
+
+    def problems(self, text: str) -> list[str]:
+        """The contradictions between `text` and the facts ([] without facts)."""
+        if self.facts is None:
+            return []
+        context, found = self.context, []
+        for character_id in context.characters:
+            if character_id in self.in_view:
+                continue
+            for name in _names(context, character_id):
+                if _mentions(text, name):
+                    found.append(f"{AGAINST}names {name}, who is not in view")
+                    break
+        for said in _counts(text, context.language):
+            if said > self.seen + COUNT_SLACK or said < self.faces_in_view:
+                found.append(f"{AGAINST}says {said} people, the detectors saw {self.seen}")
+        return found
 
 
 def _in_view(facts: ShotFacts) -> set[str]:

@@ -287,10 +287,11 @@ def candidates_prompt(context: SlotContext, count: int, *, images: bool = True, 
     """
     language = context.language
     sections, labels = _sections(language), _labels(language)
-    frames = keyframe_paths(context, max_images) if images else []
-    before = _shot_before(context) if frames and max_images > 1 else None
-    if before is not None and len(frames) == max_images:
-        frames = keyframe_paths(context, max_images - 1)  # one picture of the shot before, for what changed
+    # One picture of the shot before, for what changed, in place of one of the main shot's.
+    before = _shot_before(context) if images and max_images > 1 else None
+    frames = keyframe_paths(context, max_images - (before is not None)) if images else []
+    if not frames:
+        before = None
     marked = marked_keyframes(context, frames, floors)
     if before is not None:
         marked = marked_keyframes(context, [before], floors, context.previous_shot) + marked

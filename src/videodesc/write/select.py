@@ -23,7 +23,7 @@ import numpy as np
 
 from videodesc.records import Candidate, Cue, SkippedSlot
 from videodesc.write.backends import Writer
-from videodesc.write.checks import AGAINST, fact_problems
+from videodesc.write.checks import AGAINST, FactCheck
 from videodesc.write.context import SlotContext
 from videodesc.write.embed import NEAR_DUPLICATE
 from videodesc.write.speaking import SpeakingRate, spoken_seconds
@@ -88,7 +88,7 @@ class Selector:
             return self._skip(context, "nothing sure to describe in this shot", [])
         candidates = self.score(context, writer, texts, budget)
         best = self._best(candidates, budget)
-        usable = [c for c in candidates if not _is_duplicate(c)]
+        usable = [c for c in candidates if not _barred(c)]
         if best is None and usable:
             top = max(usable, key=lambda c: c.scores["total"])
             shorter = [t for t in writer.shorten(context, top.text, budget) if t not in texts]
@@ -96,7 +96,7 @@ class Selector:
                 candidates = self.score(context, writer, texts + shorter, budget)
                 best = self._best(candidates, budget)
         if best is None:
-            usable = [c for c in candidates if not _is_duplicate(c)]
+            usable = [c for c in candidates if not _barred(c)]
             if not usable:
                 return self._skip(context, "nothing new to say: every candidate repeats an earlier description "
                                            "or the dialogue, or contradicts the facts", candidates)
@@ -118,9 +118,10 @@ class Selector:
         settings = self.settings
         language = context.language
         candidates = []
+        against = FactCheck(context)
         for text in texts:
             seconds = spoken_seconds(text, language, settings.rate)
-            found = style_problems(text, language) + fact_problems(context, text)
+            found = style_problems(text, language) + against.problems(text)
             fit = 0.0 if seconds > budget else min(1.0, seconds / (settings.fill_target * budget))
             style = max(0.0, 1.0 - 0.4 * len(found))
             if seconds > budget:
@@ -167,7 +168,7 @@ class Selector:
                 candidate.problems.append(_REPEATS_DIALOGUE)
 
     def _best(self, candidates: list[Candidate], budget: float) -> Candidate | None:
-        usable = [c for c in candidates if (c.spoken_seconds or 0.0) <= budget and not _is_duplicate(c)]
+        usable = [c for c in candidates if (c.spoken_seconds or 0.0) <= budget and not _barred(c)]
         return max(usable, key=lambda c: c.scores["total"]) if usable else None
 
     def _skip(self, context: SlotContext, reason: str, candidates: list[Candidate]) -> Decision:
@@ -179,7 +180,7 @@ _REPEATS_DESCRIPTION = "repeats an earlier description"
 _REPEATS_DIALOGUE = "repeats the dialogue"
 
 
-def _is_duplicate(candidate: Candidate) -> bool:
+def _barred(candidate: Candidate) -> bool:
     """Whether the candidate may not be chosen: it repeats, or contradicts the facts (write/checks.py)."""
     return (_REPEATS_DESCRIPTION in candidate.problems or _REPEATS_DIALOGUE in candidate.problems
             or any(problem.startswith(AGAINST) for problem in candidate.problems))

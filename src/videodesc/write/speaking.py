@@ -19,6 +19,7 @@ _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+")
 _DIGIT = re.compile(r"\d")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _VOWELS = re.compile(r"[aeiouy]+")
+_SENTENCE_END = re.compile(r"[.!?。]+")
 
 
 @dataclass
@@ -67,10 +68,15 @@ def english_syllables(text: str) -> int:
     return count
 
 
+def sentence_count(text: str) -> int:
+    """Sentences in `text`, by their end marks; at least one."""
+    return max(1, len(_SENTENCE_END.findall(text.strip())))
+
+
 def spoken_seconds(text: str, language: str, rate: SpeakingRate | None = None) -> float:
     """Estimated seconds to speak `text` in `language` ("ko" or "en")."""
     rate = rate or SpeakingRate()
-    sentences = max(1, len(re.findall(r"[.!?。]+", text.strip())))
+    sentences = sentence_count(text)
     if language == "ko":
         speech = syllables(text) / rate.ko_syllables_per_second
     elif rate.en_syllables_per_second:
@@ -122,7 +128,7 @@ def voice_rate(spec, language: str, folder: Path) -> SpeakingRate:
     units = [syllables(t) if key == "ko" else english_syllables(t) for t in texts]
     # seconds = per_cue + units / rate + per_comma * commas + pause * joins, by least squares; a
     # cost that comes out negative is taken as none and the rest fitted again.
-    features = np.array([[1.0, u, t.count(","), len(re.findall(r"[.!?]+", t)) - 1] for t, u in zip(texts, units)])
+    features = np.array([[1.0, u, t.count(","), sentence_count(t) - 1] for t, u in zip(texts, units)])
     used = [0, 1, 2, 3]
     while True:
         fitted, *_ = np.linalg.lstsq(features[:, used], seconds, rcond=None)

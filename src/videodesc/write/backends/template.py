@@ -149,9 +149,10 @@ class TemplateWriter:
             action = _expression(name, face.expression, character_id, shot)
             if action is not None and not _is_news(action, context):
                 action = None
-            garment = clothing if len(people) == 1 else None
-            apposition = _apposition(name, _describe(face, shot), _outfit(character, facts, main.start, main.end, garment))
             if new:
+                garment = clothing if len(people) == 1 else None
+                outfit = _outfit(character, facts, main.start, main.end, garment)
+                apposition = _apposition(name, _describe(face, shot), outfit)
                 newcomers[character_id] = (name, apposition)
                 sentences.append(_appears(name, apposition, character_id, shot, action))
             if action:
@@ -164,8 +165,8 @@ class TemplateWriter:
         sentences += _close_up(facts, people, context, shot)
         sentences += _actions(facts, people, context, shot)
         sentences += _screen_text(facts, shot, main.shown_by(context.slot.start + TEXT_LEAD), context)
-        worn_on_sight = any(c.kind == "clothing" and c.value == clothing[0] for s in sentences for c in s.claims) \
-            if clothing else False
+        worn_on_sight = clothing is not None and any(c.kind == "clothing" and c.value == clothing[0]
+                                                     for s in sentences for c in s.claims)
         if len(people) == 1 and clothing and not worn_on_sight:
             (character_id,) = people
             name = context.character_name(character_id)
@@ -196,11 +197,12 @@ def _key(context: SlotContext, text: str) -> tuple:
 
 def _is_news(sentence: Sentence, context: SlotContext) -> bool:
     """Whether any fact of the sentence is one the viewer has not been told lately, or has changed."""
-    for claim in sentence.claims:
-        told = context.told.get(claim.subject)
-        if told is None or told[0] != claim.value or context.slot.start - told[1] > REMEMBER:
-            return True
-    return False
+    return any(_is_new(claim, context) for claim in sentence.claims)
+
+
+def _is_new(claim: Claim, context: SlotContext) -> bool:
+    told = context.told.get(claim.subject)
+    return told is None or told[0] != claim.value or context.slot.start - told[1] > REMEMBER
 
 
 def _people(facts: ShotFacts) -> dict[str, Face]:
@@ -432,7 +434,7 @@ def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext, sh
     for who, kinds in by_person.items():
         claims = {kind: Claim(shot, kind, value, who) for kind, (value, _) in kinds.items()}
         fresh = {kind: kinds[kind] for kind, claim in claims.items()
-                 if _is_news(Sentence(0, "", "", (claim,)), context)}
+                 if _is_new(claim, context)}
         sentence = _action_sentence(context.character_name(who), fresh)
         if sentence is not None:
             said = tuple(claims[kind] for kind in sentence[2])
@@ -521,7 +523,7 @@ def _screen_text(facts: ShotFacts, shot: int, shown: set[str], context: SlotCont
     """The surest lines of text on screen that were not read out lately."""
     lines = [line for line in facts.text if line.kind == "scene" and line.keyframe in shown
              and sum(c.isalnum() for c in line.text) >= _MIN_TEXT_LETTERS
-             and _is_news(Sentence(0, "", "", (Claim(shot, "text", line.text),)), context)]
+             and _is_new(Claim(shot, "text", line.text), context)]
     if not lines:
         return []
     # The surest lines, read out in reading order (top to bottom, left to right).
