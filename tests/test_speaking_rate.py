@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from videodesc.speak import SpeechCache, default_voice, make_voice
-from videodesc.write.speaking import CALIBRATION, SpeakingRate, english_syllables, spoken_seconds, voice_rate
+from videodesc.write.speaking import CALIBRATION, SpeakingRate, english_letters, spoken_seconds, voice_rate
 
 # Cues as the template writer says them, none of them in the calibration passage.
 HELD_OUT = {
@@ -36,13 +36,13 @@ def test_the_english_voice_is_timed_better_than_a_describers_pace(tmp_path):
     print(f"en held-out cues: measured MAE {np.abs(by_voice).mean():.2f} s (max {np.abs(by_voice).max():.2f}), "
           f"describer pace MAE {np.abs(by_describer).mean():.2f} s (max {np.abs(by_describer).max():.2f})")
     assert np.abs(by_voice).mean() < np.abs(by_describer).mean()
-    assert np.abs(by_voice).max() <= 0.6
+    assert np.abs(by_voice).max() <= 0.5
 
 
 def test_the_korean_voice_is_timed_within_half_a_second(tmp_path):
     measured = voice_rate(default_voice("ko"), "ko", tmp_path)
     assert 4.0 <= measured.ko_syllables_per_second <= 9.0, measured
-    assert measured.en_syllables_per_second is None  # English stays at the describer's pace
+    assert measured.en_letters_per_second is None  # English stays at the describer's pace
     assert np.abs(errors("ko", measured, tmp_path)).max() <= 0.6
 
 
@@ -54,7 +54,7 @@ def test_the_calibration_is_spoken_once_per_folder(tmp_path):
     assert sorted(tmp_path.glob("*.wav")) == files
 
 
-@pytest.mark.parametrize("text, count", [("Person 1 stops.", 4), ("A truck is in view.", 5), ("stone", 1),
-                                         ("Outdoors, by day.", 4), ("people", 2)])
-def test_english_syllables(text, count):
-    assert english_syllables(text) == count
+@pytest.mark.parametrize("text, count", [("Person 1 stops.", 14), ('The words "THE END" appear.', 20),
+                                         ("Outdoors, by day.", 13), ("Platform 15", 14)])
+def test_english_letters(text, count):
+    assert english_letters(text) == count

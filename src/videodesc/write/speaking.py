@@ -18,7 +18,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+")
 _DIGIT = re.compile(r"\d")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_VOWELS = re.compile(r"[aeiouy]+")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?。]+")
 
 
@@ -33,9 +33,9 @@ class SpeakingRate:
     # than the words between) and a pause at each comma; the describer defaults leave them out.
     per_cue: float = 0.0
     per_comma: float = 0.0
-    # A measured voice times English by syllables, which tell "a truck is in view" from "Person
-    # 1 stops" where words cannot; None: by words at en_words_per_second.
-    en_syllables_per_second: float | None = None
+    # A measured voice times English by letters (english_letters), which tell "a truck is in
+    # view" from "Person 1, a man, appears" where words cannot; None: by words at en_words_per_second.
+    en_letters_per_second: float | None = None
 
     def as_key(self) -> dict:
         return dict(vars(self))
@@ -53,19 +53,12 @@ def words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def english_syllables(text: str) -> int:
-    """Spoken syllables of English text, roughly: vowel groups per word, a final silent e taken
-    off ("stone"), a digit read as one."""
-    count = 0
-    for word in _WORD.findall(text.lower()):
-        if word.isdigit():
-            count += len(word)
-            continue
-        groups = len(_VOWELS.findall(word))
-        if word.endswith("e") and not word.endswith(("le", "ee")) and groups > 1:
-            groups -= 1
-        count += max(1, groups)
-    return count
+def english_letters(text: str) -> int:
+    """Letters of English text as spoken, a digit as the three letters of its word, roughly ("1"
+    is "one"). A measured voice is timed by these: on Piper's joe they predict a cue's length
+    better than syllables or words (held-out template cues: mean error 0.20 s, against 0.27 s by
+    syllables and 0.44 s by words)."""
+    return len(_LATIN_LETTER.findall(text)) + 3 * len(_DIGIT.findall(text))
 
 
 def sentence_count(text: str) -> int:
@@ -79,8 +72,8 @@ def spoken_seconds(text: str, language: str, rate: SpeakingRate | None = None) -
     sentences = sentence_count(text)
     if language == "ko":
         speech = syllables(text) / rate.ko_syllables_per_second
-    elif rate.en_syllables_per_second:
-        speech = english_syllables(text) / rate.en_syllables_per_second
+    elif rate.en_letters_per_second:
+        speech = english_letters(text) / rate.en_letters_per_second
     else:
         speech = words(text) / rate.en_words_per_second
     pauses = rate.pause_per_sentence * (sentences - 1) + rate.per_cue + rate.per_comma * text.count(",")
@@ -125,7 +118,7 @@ def voice_rate(spec, language: str, folder: Path) -> SpeakingRate:
     # Each sentence alone, and pairs of them said as one cue: what a join between sentences costs.
     texts = list(sentences) + [f"{a} {b}" for a, b in zip(sentences[::2], sentences[1::2])]
     seconds = np.array([cache.speak(voice, spec, text)[1] for text in texts])
-    units = [syllables(t) if key == "ko" else english_syllables(t) for t in texts]
+    units = [syllables(t) if key == "ko" else english_letters(t) for t in texts]
     # seconds = per_cue + units / rate + per_comma * commas + pause * joins, by least squares; a
     # cost that comes out negative is taken as none and the rest fitted again.
     features = np.array([[1.0, u, t.count(","), sentence_count(t) - 1] for t, u in zip(texts, units)])
@@ -142,7 +135,7 @@ def voice_rate(spec, language: str, folder: Path) -> SpeakingRate:
     if key == "ko":
         measured.ko_syllables_per_second = per_second
     else:
-        measured.en_syllables_per_second = per_second
+        measured.en_letters_per_second = per_second
         # The words a second it comes to on the passage, for prompts that budget in words.
         measured.en_words_per_second = round(sum(map(words, sentences)) / float(seconds[:len(sentences)].sum()), 2)
     return measured
