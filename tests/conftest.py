@@ -39,6 +39,19 @@ def video_with_audio(audio: Path, target: Path, size: str = "320x180") -> Path:
     return target
 
 
+def read_rttm(path: Path) -> list:
+    """The speech turns of an RTTM file (pyannote's sample.rttm), as Spans."""
+    from videodesc.records import Span
+
+    spans = []
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "SPEAKER":
+            start, length = float(fields[3]), float(fields[4])
+            spans.append(Span(start, start + length))
+    return spans
+
+
 @pytest.fixture(scope="session")
 def pyannote_video(samples, media_dir) -> Path:
     return video_with_audio(samples / "sample.wav", media_dir / "pyannote_sample.mp4")

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 
-from conftest import LIBRIVOX, ffmpeg, video_with_audio
+from conftest import LIBRIVOX, ffmpeg, read_rttm, video_with_audio
 from videodesc.analyze import AnalyzeOptions, analyze
 from videodesc.progress import Reporter
 from videodesc.records import Span
@@ -67,16 +67,6 @@ def test_korean_speech_forced_to_ko_gives_korean_words(tmp_path):
     assert len(words) >= 3
     hangul = [w for w in words if re.search("[\uac00-\ud7a3]", w)]
     assert len(hangul) == len(words), words
-
-
-def read_rttm(path: Path) -> list[Span]:
-    spans = []
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, length = float(fields[3]), float(fields[4])
-            spans.append(Span(start, start + length))
-    return spans
 
 
 def overlap(a: Span, b: Span) -> float:

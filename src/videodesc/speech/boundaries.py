@@ -11,11 +11,14 @@ that edge:
 1. each VAD region's start and end move to where the energy first rises above, and last stays
    above, a threshold between the pause's floor and the region's speech level (searched a little
    either side of VAD's edge);
-2. a recognised word is cut back to the region it overlaps, where it reaches into a pause that is
+2. a stretch inside a region that stays under that threshold for `split_pause` or longer is a
+   pause VAD bridged (its windows and padding join speech across up to about 0.36 s), and splits
+   the region;
+3. a recognised word is cut back to the region it overlaps, where it reaches into a pause that is
    quiet (a word across a whole pause goes to one side of it: a line's first word to the speech
-   after it, its last word to the speech before); a word lying wholly in a quiet pause (Whisper misplaced it) is moved onto the edge of
-   the region nearest it; a word over sound that VAD missed (a quiet line) is kept, cut to where
-   that sound is.
+   after it, its last word to the speech before); a word lying wholly in a quiet pause (Whisper
+   misplaced it) is moved onto the edge of the region nearest it; a word over sound that VAD
+   missed (a quiet line) is kept, cut or stretched to where that sound is.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class BoundarySettings:
     # The threshold lies this far from the pause's floor towards the region's speech level (dB).
     level_share: float = 0.3
     min_rise_db: float = 6.0  # a region less this far above its pause is left as VAD gave it
+    split_pause: float = 0.25  # s under the threshold inside a region that make it two
 
     def as_key(self) -> dict:
         return dict(vars(self))
@@ -92,11 +96,14 @@ def refine(samples: np.ndarray, vad: list[Span], utterances: list[Utterance],
     energy = _Energy(frame_energy(samples))
     duration = len(samples) / SAMPLE_RATE
     found = _Regions(energy, sorted(vad, key=lambda s: s.start), duration, settings)
-    refined = _Regions(energy, [_refine_region(found, i) for i in range(len(found.spans))], duration, settings)
+    edged = [_refine_region(found, i) for i in range(len(found.spans))]
     # Refining never makes two regions overlap more than VAD had them.
-    for a, b in zip(refined.spans, refined.spans[1:]):
+    for a, b in zip(edged, edged[1:]):
         if a.end > b.start:
             a.end = b.start = round((a.end + b.start) / 2, 3)
+    edged_regions = _Regions(energy, edged, duration, settings)
+    refined = _Regions(energy, [part for i in range(len(edged)) for part in _split_at_pauses(edged_regions, i)],
+                       duration, settings)
     out = []
     for utterance in utterances:
         if not utterance.words:
@@ -185,6 +192,27 @@ def _refine_region(regions: _Regions, i: int) -> Span:
     return Span(round(max(0.0, start), 3), round(max(start + HOP, end), 3))
 
 
+def _split_at_pauses(regions: _Regions, i: int) -> list[Span]:
+    """Region i cut where it stays quieter than its edges' threshold for `split_pause` or longer."""
+    region, energy = regions.spans[i], regions.energy
+    levels = [level for level in (regions.level(i, "before"), regions.level(i, "after")) if level is not None]
+    if not levels:
+        return [region]
+    first = regions.energy.frame(region.start) + 1
+    quiet = energy.db[first:energy.frame(region.end)] < min(levels)
+    parts, start = [], region.start
+    # Runs of quiet frames, as [begin, end) frame indices.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    for begin, end in zip(edges[::2] + first, edges[1::2] + first):
+        pause_start, pause_end = _offset(begin - 1), _onset(end)
+        long_enough = pause_end - pause_start >= regions.settings.split_pause
+        if long_enough and pause_start - start >= HOP and region.end - pause_end >= HOP:
+            parts.append(Span(round(start, 3), round(pause_start, 3)))
+            start = pause_end
+    parts.append(Span(round(start, 3), region.end))
+    return parts
+
+
 def _refine_word(regions: _Regions, word: Word, first: bool, last: bool) -> Word:
     """`first` and `last`: whether the word opens or closes its utterance."""
     under = regions.under(word.start, word.end)
@@ -235,7 +263,16 @@ def _to_its_sound(regions: _Regions, word: Word, before: int | None, after: int 
     above = np.flatnonzero(energy.db[lo:hi + 1] >= level)
     if not above.size:
         return word
-    # Only ever tightened: a word's sound is not looked for beyond what Whisper gave it.
-    start = max(word.start, round(_onset(lo + above[0]), 3))
-    end = min(word.end, round(_offset(lo + above[-1]), 3))
+    # Whisper's edges are a bound to tighten to, except where the word's sound runs on unbroken
+    # past them (it ends "Hello" while the vowel still sounds): followed for up to search_outside,
+    # never into the regions either side.
+    first, last = lo + above[0], lo + above[-1]
+    reach = int(round(settings.search_outside / HOP))
+    earliest, latest = max(energy.frame(pause_start) + 1, first - reach), min(energy.frame(pause_end) - 1, last + reach)
+    while first - 1 >= earliest and energy.db[first - 1] >= level:
+        first -= 1
+    while last + 1 <= latest and energy.db[last + 1] >= level:
+        last += 1
+    start = round(max(pause_start, _onset(first)), 3)
+    end = round(min(pause_end, _offset(last)), 3)
     return replace(word, start=start, end=end) if end - start >= HOP else word
