@@ -50,6 +50,11 @@ def holds(claim: Claim, facts: Facts) -> bool:
             any(t.label == value and t.confidence >= FLOORS.tags for t in shot.tags)
             or (character is not None and any(o.colour == value for o in character.outfits)
                 and any(f.kind == "clothing" and f.value == value for p in bodies for f in p.facts)))
+    if kind == "seat":
+        # Sitting or lying on the keyframe where that furniture was seen, touching the body's box.
+        return any(f.kind == "posture" and f.confidence >= FLOORS.person and o.keyframe == p.keyframe
+                   and o.label == value and o.confidence >= FLOORS.objects and _touch(o.box, p.box)
+                   for p in bodies for f in p.facts for o in shot.objects)
     if kind == "event":
         event_kind, _, direction = value.partition(":")
         return any(e.time == claim.time and e.kind == event_kind and (e.direction or "") == direction
@@ -72,3 +77,7 @@ def holds(claim: Claim, facts: Facts) -> bool:
         return (any(o.label == value and o.confidence >= FLOORS.objects for o in shot.objects)
                 or any(t.label == value and t.confidence >= FLOORS.tags for t in shot.tags))
     return False
+
+
+def _touch(a, b) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
-
 
 from conftest import LIBRIVOX, ffmpeg, read_rttm, video_with_audio
 from videodesc.analyze import AnalyzeOptions, analyze

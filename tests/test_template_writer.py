@@ -385,3 +385,65 @@ def test_korean_event_and_close_up_sentences_take_the_particle_of_the_name(name,
     for text in texts:
         assert problems(text, "ko") == [], text
         assert all(part.endswith("다") for part in text.rstrip(".").split(". ")), text
+
+
+def seated_shot(objects, posture="sitting"):
+    """A hand-made shot: Person 1 (known by face) seated on keyframe k.jpg, shoulders at y 200,
+    hips at y 420, in a box 300-500 x 100-700; and the furniture `objects` (label, box) beside."""
+    from pathlib import Path as P
+
+    from videodesc.records import (Character, Face, ObjectHint, Person, PersonFact, ShotFacts, Slot)
+    from videodesc.vision import body as bp
+    from videodesc.write.context import ShotView, SlotContext
+
+    points = [[400.0, 300.0, 0.0] for _ in range(33)]
+    for index, (x, y) in {bp.LEFT_SHOULDER: (460, 200), bp.RIGHT_SHOULDER: (340, 200),
+                          bp.LEFT_HIP: (440, 420), bp.RIGHT_HIP: (360, 420)}.items():
+        points[index] = [float(x), float(y), 0.95]
+    person = Person("k.jpg", [300, 100, 200, 600], 0.95, points, [PersonFact("posture", posture, 0.9)], "person-1")
+    face = Face("k.jpg", [360, 110, 80, 80], 0.9, "person-1")
+    facts = ShotFacts(0, faces=[face], people=[person],
+                      objects=[ObjectHint("k.jpg", label, 0.8, box) for label, box in objects])
+    character = Character("person-1", {"ko": "인물 1", "en": "Person 1"}, 0, 0.5, "c.jpg")
+    views = [ShotView(0, 0.0, 4.0, ["k.jpg"], facts, [2.0])]
+    return {language: SlotContext(0, Slot(0.5, 4.0, [0]), language, P("."), views, [], [], [],
+                                  {"person-1": character}, introduced={"person-1"}) for language in ("en", "ko")}
+
+
+@pytest.mark.parametrize("objects, en, ko", [
+    ([("dining table", [200, 330, 500, 250])], "Person 1 sits at a table.", "인물 1이 탁자 앞에 앉아 있다."),
+    ([("couch", [150, 300, 600, 350])], "Person 1 sits on a sofa.", "인물 1이 소파에 앉아 있다."),
+    # Seated on a chair at a table: the table is said.
+    ([("chair", [320, 380, 180, 250]), ("dining table", [100, 350, 320, 200])], "Person 1 sits at a table.",
+     "인물 1이 탁자 앞에 앉아 있다."),
+    # A table up on the wall (its top above the shoulders), a chair off to the side: just "sits".
+    ([("dining table", [250, 50, 300, 100]), ("chair", [600, 380, 150, 250])], "Person 1 sits.", "인물 1이 앉아 있다."),
+])
+def test_where_someone_sits_is_said_from_the_furniture_at_their_body(objects, en, ko):
+    from claims import holds
+
+    from videodesc.records import Facts
+
+    contexts = seated_shot(objects)
+    for language, wanted in (("en", en), ("ko", ko)):
+        writer = TemplateWriter()
+        texts = writer.candidates(contexts[language], 6)
+        assert wanted in texts, texts
+        assert problems(wanted, language) == []
+        facts = Facts(characters=list(contexts[language].characters.values()),
+                      shots=[contexts[language].main_shot.facts], analysed="all")
+        claims = writer.claims(contexts[language], wanted)
+        assert claims and all(holds(claim, facts) for claim in claims), claims
+        assert any(c.kind == "seat" for c in claims) == (wanted.endswith(("table.", "sofa.", "앞에 앉아 있다.", "소파에 앉아 있다.")))
+
+
+def test_lying_on_a_bed_and_the_seat_said_with_a_gesture():
+    from videodesc.records import PersonFact
+
+    contexts = seated_shot([("bed", [100, 300, 700, 300])], posture="lying")
+    assert "Person 1 lies on a bed." in TemplateWriter().candidates(contexts["en"], 6)
+    assert "인물 1이 침대에 누워 있다." in TemplateWriter().candidates(contexts["ko"], 6)
+    contexts = seated_shot([("dining table", [200, 330, 500, 250])])
+    contexts["en"].main_shot.facts.people[0].facts.append(PersonFact("gesture", "arms_crossed", 0.9))  # both languages' shot
+    assert "Person 1 sits at a table with arms folded." in TemplateWriter().candidates(contexts["en"], 6)
+    assert "인물 1이 팔짱을 끼고 탁자 앞에 앉아 있다." in TemplateWriter().candidates(contexts["ko"], 6)

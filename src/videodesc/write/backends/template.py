@@ -4,7 +4,7 @@ It says only what the vision stage saw with confidence (see vision/reliable.py):
 (by name, or "인물 1" / "Person 1") and what they wear when first seen, what a person does in the
 moment of the slot (comes in, goes out, walks, sits down, stands up, turns, raises a hand: the
 events of vision/tracks.py), a close shot of someone, a smile or a frown, what their body shows
-(a posture, a gesture, what a hand holds), text on screen, people in view, the place and the
+(a posture and the table or seat they are at, a gesture, what a hand holds), text on screen, people in view, the place and the
 light when they change, and things in view when the detectors are sure. It never says an action
 no fact holds: every sentence carries the facts (Claims) it states, and the script keeps them.
 
@@ -23,7 +23,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from videodesc.records import Character, Claim, Event, Face, ShotFacts
+from videodesc.records import Character, Claim, Event, Face, ObjectHint, Person, ShotFacts
+from videodesc.vision import body as bp
 from videodesc.vision.colours import NAMES as COLOURS
 from videodesc.vision.place import PLACE_WORDS
 from videodesc.vision.boxes import inside, outermost
@@ -413,6 +414,43 @@ _STATES = {
     "hand_at_face": ("with a hand to the face", "손을 얼굴에 대고", "holds a hand to the face", "손을 얼굴에 대고 있다"),
 }
 _POSTURES = {"sitting": ("sits", "앉아 있다", "앉아서"), "lying": ("lies down", "누워 있다", "누워서")}
+# What a sitting or lying person is at or on, by the COCO name of the furniture detected on the
+# same keyframe, surest kind first: (en for the posture, ko before its verb). A table is what a
+# scene is set at, so it is said over the chair under the person.
+_SEATS = {
+    "sitting": {"dining table": ("sits at a table", "탁자 앞에"), "couch": ("sits on a sofa", "소파에"),
+                "bench": ("sits on a bench", "벤치에"), "bed": ("sits on a bed", "침대에"),
+                "chair": ("sits on a chair", "의자에")},
+    "lying": {"bed": ("lies on a bed", "침대에"), "couch": ("lies on a sofa", "소파에"), "bench": ("lies on a bench", "벤치에")},
+}
+_SEEN = 0.5  # landmark visibility for a hip or shoulder that places a person at a seat
+
+
+def _seat(person: Person, posture: str, objects: list[ObjectHint]) -> ObjectHint | None:
+    """The furniture `person` sits or lies on or at, on their own keyframe: a seat (or bed) that
+    one of their visible hips is inside, or a table whose top lies below their shoulders and that
+    covers a third of their width. None when no such object is sure."""
+    points = person.points
+    if len(points) <= max(bp.LEFT_HIP, bp.RIGHT_HIP):
+        return None
+    hips = [points[i] for i in (bp.LEFT_HIP, bp.RIGHT_HIP) if points[i][2] >= _SEEN]
+    shoulders = [points[i] for i in (bp.LEFT_SHOULDER, bp.RIGHT_SHOULDER) if points[i][2] >= _SEEN]
+    x, y, width, height = person.box
+    found = []
+    for hint in objects:
+        if hint.keyframe != person.keyframe or hint.label not in _SEATS[posture]:
+            continue
+        left, top, w, h = hint.box
+        if hint.label == "dining table":
+            # Seated at a table, its top is at the waist: under the shoulders, above the box's foot.
+            shared = max(0, min(x + width, left + w) - max(x, left))
+            at = bool(shoulders) and min(p[1] for p in shoulders) < top < y + height and shared >= width / 3
+        else:
+            at = any(left <= p[0] <= left + w and top <= p[1] <= top + h for p in hips)
+        if at:
+            found.append(hint)
+    order = list(_SEATS[posture])
+    return min(found, key=lambda h: (order.index(h.label), -h.confidence), default=None)
 
 
 def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext, shot: int) -> list[Sentence]:
@@ -430,6 +468,13 @@ def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext, sh
         for fact in person.facts:
             if fact.kind in ("posture", "gesture", "holding") and fact.confidence > kinds.get(fact.kind, ("", 0.0))[1]:
                 kinds[fact.kind] = (fact.value, fact.confidence)
+            seat = _seat(person, fact.value, facts.objects) if fact.kind == "posture" and fact.value in _SEATS else None
+            if seat is not None and seat.confidence > kinds.get("seat", ("", 0.0))[1]:
+                kinds["seat"] = (seat.label, seat.confidence)
+    for kinds in by_person.values():
+        # A seat found beside another posture than the one said would put them at it wrongly.
+        if "seat" in kinds and kinds["seat"][0] not in _SEATS.get(kinds.get("posture", ("", 0.0))[0], {}):
+            del kinds["seat"]
     sentences = []
     for who, kinds in by_person.items():
         claims = {kind: Claim(shot, kind, value, who) for kind, (value, _) in kinds.items()}
@@ -445,10 +490,15 @@ def _actions(facts: ShotFacts, people: dict[str, Face], context: SlotContext, sh
 def _action_sentence(name: str, kinds: dict[str, tuple[str, float]]) -> tuple[str, str, tuple[str, ...]] | None:
     """The sentence and the kinds of fact it says."""
     en_subject, ko_subject = name, korean.subject(name)
-    posture = _POSTURES.get(kinds.get("posture", ("", 0.0))[0])
+    posture_value = kinds.get("posture", ("", 0.0))[0]
+    posture = _POSTURES.get(posture_value)
+    seat = _SEATS.get(posture_value, {}).get(kinds.get("seat", ("", 0.0))[0])
+    if posture is not None and seat is not None:
+        posture = (seat[0], f"{seat[1]} {posture[1]}", f"{seat[1]} {posture[2]}")
+    said = (("posture",) if posture else ()) + (("seat",) if posture and seat else ())
     gesture = kinds.get("gesture", ("", 0.0))[0]
     held = OBJECTS.get(kinds.get("holding", ("", 0.0))[0])
-    said = (("posture",) if posture else ()) + (("holding",) if held else ())
+    said += ("holding",) if held else ()
     if gesture in _ACTIONS:
         en, ko = _ACTIONS[gesture]
         if posture is not None:
