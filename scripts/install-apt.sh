@@ -9,6 +9,8 @@ packages=(
   fonts-nanum            # Korean fonts for test images and reports
   openboard-common       # the demo video (wannaworktogether.mp4)
   pocketsphinx-testdata  # LibriVox clips with transcripts: ASR accuracy test
+  chromium               # the studio's browser tests (headless, driven by Selenium)
+  chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

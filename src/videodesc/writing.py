@@ -19,7 +19,8 @@ from videodesc.errors import InputError, ModelError
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
-from videodesc.records import Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_timeline
+from videodesc.records import (Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_script,
+                               load_timeline)
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
 from videodesc.workfolder import write_text_atomic
@@ -51,6 +52,9 @@ class WriteOptions:
     voice: VoiceSpec | None = None
     voice_rate: float = 1.0
     measure_voice: bool = True
+    # Write only these slots (their index in timeline.json, as script.json and review.html number
+    # them) again, keeping every other cue of the existing script.json as it is; None: all.
+    slots: frozenset[int] | None = None
 
 
 def load_analysis(out: Path) -> tuple[Timeline, Facts | None]:
@@ -109,6 +113,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     if facts is None and options.writer == "template":
         reporter.warning("no facts.json (analysed with --vision off): the template writer has nothing sure to "
                          "say, so every slot stays silent; run `videodesc analyze` with vision, or use a model writer")
+    kept = _kept_script(out, options.slots, timeline, language)
     writer = make_writer(options, out)
     provenance = {"videodesc": __version__, "writer": writer.name, "language": language}
     selection = options.selection
@@ -121,27 +126,47 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
 
     contexts = slot_contexts(timeline, facts, out, language)
     cues: list[Cue] = []
-    skipped: list[SkippedSlot] = []
+    skipped: list[SkippedSlot] = list(kept.skipped) if kept else []
     previous: list[str] = []
     introduced: set[str] = set()
     told: dict[tuple, tuple[str, float]] = {}
     last_end = -math.inf
-    with reporter.stage("write", total=len(contexts), unit="slots") as progress:
-        for done, context in enumerate(contexts, start=1):
+
+    def said(cue: Cue, context) -> None:
+        nonlocal last_end
+        cues.append(cue)
+        previous.append(cue.text)
+        last_end = cue.end
+        introduced.update(cid for cid in context.characters if context.character_name(cid) in cue.text)
+        chosen = cue.candidates[cue.chosen].claims if 0 <= cue.chosen < len(cue.candidates) else []
+        told.update({claim.subject: (claim.value, cue.start) for claim in chosen})
+
+    to_write = [c for c in contexts if options.slots is None or c.slot_index in options.slots]
+    with reporter.stage("write", total=len(to_write), unit="slots") as progress:
+        done = 0
+        for context in contexts:
+            if kept is not None and context.slot_index not in options.slots:
+                # A slot not asked for: its cues as the script has them, which later slots know about.
+                for cue in kept.cues:
+                    if cue.slot == context.slot_index and context.slot.start - 1e-6 <= cue.start < context.slot.end:
+                        said(cue, context)
+                continue
             context.previous, context.introduced, context.told = list(previous), set(introduced), dict(told)
             context.rate = selection.rate
             texts = writer.candidates(context, options.candidates)
             decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
             if decision.cue is not None:
-                cue = decision.cue
-                cues.append(cue)
-                previous.append(cue.text)
-                last_end = cue.end
-                introduced |= {cid for cid in context.characters if context.character_name(cid) in cue.text}
-                told.update({claim.subject: (claim.value, cue.start) for claim in cue.candidates[cue.chosen].claims})
+                said(decision.cue, context)
             elif decision.skipped is not None:
                 skipped.append(decision.skipped)
+            done += 1
             progress.update(done)
+    if kept is not None:
+        # A kept cue a person moved out of every part of its slot is kept all the same.
+        placed = {id(cue) for cue in cues}
+        cues = sorted(cues + [cue for cue in kept.cues if id(cue) not in placed], key=lambda c: c.start)
+        provenance = {**kept.provenance, **provenance}
+        skipped.sort(key=lambda s: s.start)
 
     script = Script(media=timeline.media, language=language, characters=facts.characters if facts else [],
                     cues=cues, skipped=skipped, provenance=provenance)
@@ -150,6 +175,28 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     write_text_atomic(out / "descriptions.srt", to_srt(cues))
     write_text_atomic(out / "review.html", render_review(script, timeline))
     return script
+
+
+def _kept_script(out: Path, slots: frozenset[int] | None, timeline: Timeline, language: str) -> Script | None:
+    """With `slots`, the existing script.json less the cues and silences of those slots."""
+    if slots is None:
+        return None
+    script_file = out / "script.json"
+    if not script_file.is_file():
+        raise InputError(f"{out} holds no script.json to write slots of again: run `videodesc write {out}` first")
+    unknown = sorted(n for n in slots if not 0 <= n < len(timeline.slots))
+    if unknown:
+        raise InputError(f"no slot {', '.join(map(str, unknown))}: the analysis has slots 0-{len(timeline.slots) - 1}")
+    try:
+        script = load_script(script_file.read_text(encoding="utf-8"))
+    except (SchemaError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{script_file} cannot be read: {exc}") from exc
+    if script.language != language:
+        raise InputError(f"{script_file} is in {script.language}, not {language}: write all slots with --lang {language}")
+    if script.provenance.get("extended_pauses"):
+        raise InputError(f"{script_file} was rendered with extended description: write all slots again")
+    return dataclasses.replace(script, cues=[c for c in script.cues if c.slot not in slots],
+                               skipped=[s for s in script.skipped if s.slot not in slots])
 
 
 def _voice_rate(options: WriteOptions, language: str, provenance: dict[str, str], reporter: Reporter) -> SpeakingRate:

@@ -41,6 +41,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _slot_numbers(text: str) -> frozenset[int]:
+    try:
+        numbers = frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"slot numbers separated by commas, not {text!r}") from None
+    if not numbers or min(numbers) < 0:
+        raise argparse.ArgumentTypeError(f"slot numbers from 0, not {text!r}")
+    return numbers
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="videodesc", description="Automatic audio description for video.")
     parser.add_argument("--version", action="version", version=f"videodesc {__version__}")
@@ -62,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "descriptions.srt and review.html into OUT.")
     w.add_argument("output", type=Path, metavar="OUT", help="the output folder of `videodesc analyze`")
     w.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: the dialogue's)")
+    w.add_argument("--slots", type=_slot_numbers, metavar="N[,N...]",
+                   help="write only these slots again (numbered as in review.html), keeping the other cues of "
+                        "script.json as they are, edits included")
     _write_arguments(w)
     _voice_arguments(w)
     _add_common(w)
@@ -166,6 +179,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress on stderr")
     e.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
     e.set_defaults(run=_run_evaluate, json=False)
+
+    sv = commands.add_parser(
+        "serve", help="the review studio: describe, review, edit and render in a web page",
+        description="Start the review studio, a web app: upload a video (or pick one from --media-folder), "
+                    "follow it being described, review and edit the descriptions, hear them, render again "
+                    "and download the outputs. Serves on 127.0.0.1 unless told otherwise; any other host "
+                    "needs a token.")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    sv.add_argument("--data", type=Path, metavar="DIR",
+                    help="folder the projects are kept in (default ~/.local/share/videodesc/studio)")
+    sv.add_argument("--token", default=None,
+                    help="the token every request must carry (default: $VIDEODESC_TOKEN); needed beyond 127.0.0.1")
+    sv.add_argument("--media-folder", type=Path, metavar="DIR", help="a folder of videos to pick projects from")
+    sv.add_argument("--max-upload-mb", type=int, default=4096, metavar="MB", help="largest upload (default 4096 MiB)")
+    sv.add_argument("--jobs", type=int, default=1, metavar="N", help="jobs run at once (default 1)")
+    _writer_arguments(sv)
+    sv.add_argument("--quiet", action="store_true", help="print nothing but the address and errors")
+    sv.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
+    sv.set_defaults(run=_run_serve, json=False)
     return parser
 
 
@@ -268,7 +301,8 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
 def _run_write(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.writing import write
 
-    script = write(args.output, _write_options(args, args.lang), reporter)
+    options = dataclasses.replace(_write_options(args, args.lang), slots=args.slots)
+    script = write(args.output, options, reporter)
     spoken = sum(cue.end - cue.start for cue in script.cues)
     reporter.info(f"{len(script.cues)} descriptions ({spoken:.1f} s), {len(script.skipped)} slots left silent; "
                   f"review: {args.output / 'review.html'}")
@@ -299,6 +333,43 @@ def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     release_freed_memory()
     result = render(args.output, render_options, reporter)
     reporter.info(f"{len(result.script.cues)} descriptions; " + ", ".join(str(path) for path in result.outputs))
+    return 0
+
+
+def _run_serve(args: argparse.Namespace, reporter: Reporter) -> int:
+    import os
+    import socket
+
+    import uvicorn
+
+    from videodesc.studio.app import StudioSettings, create_app
+
+    data = args.data or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "videodesc" / "studio"
+    token = args.token or os.environ.get("VIDEODESC_TOKEN") or None
+    if args.max_upload_mb < 1 or args.jobs < 1 or not 0 <= args.port < 65536:
+        raise InputError("--max-upload-mb and --jobs must be at least 1, --port between 0 and 65535")
+    writer = _writer_options(args)
+    write_args = [] if writer.writer == "template" else [
+        "--writer", writer.writer, *(["--endpoint", writer.endpoint] if writer.endpoint else []),
+        *(["--model", writer.model] if writer.model else []), "--api-key-env", writer.api_key_env,
+        *(["--vlm", str(writer.vlm)] if writer.vlm else []), *(["--no-images"] if not writer.images else [])]
+    settings = StudioSettings(data=data, host=args.host, port=args.port, token=token, media_folder=args.media_folder,
+                              max_upload_bytes=args.max_upload_mb << 20, workers=args.jobs, write_args=write_args)
+    app = create_app(settings)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((args.host, args.port))
+    except OSError as exc:
+        listener.close()
+        raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    port = listener.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    print(f"videodesc studio: {url}  (projects in {data}; Ctrl-C stops it)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning" if args.quiet else "info", access_log=False))
+    server.run(sockets=[listener])
     return 0
 
 
