@@ -8,7 +8,7 @@ SAMPLES     := .cache/samples
 DEMO_VIDEO  := /usr/share/openboard/library/videos/wannaworktogether.mp4
 DEMO_OUT    := demo-out
 
-.PHONY: setup apt venv samples demo test bench clean
+.PHONY: setup apt venv samples browser demo test bench clean
 
 setup: apt venv
 
@@ -44,7 +44,14 @@ demo: setup
 	@echo "descriptions as tracks), .ad-mix.m4a, .ad-stem.wav; review.html (the descriptions, their"
 	@echo "alternatives and the loudness) and report.html (the analysis) open in a browser."
 
-test: setup samples
+# axe-core, the accessibility checker the studio's browser tests run in the page (npm, pinned by the lock file).
+browser: tests/browser/node_modules/axe-core/axe.min.js
+
+tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup samples browser
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q
 
 bench: setup samples

@@ -8,6 +8,7 @@ let state = null; // the editor's data from the server: script, revision, warnin
 let project = null;
 let events = null; // the EventSource of the job being followed
 const typing = new Map(); // cue index -> timer of its pending save
+const checks = new Map(); // cue index -> number of the latest warnings check asked for
 
 function say(id, text) { document.getElementById(id).textContent = text; }
 
@@ -137,16 +138,18 @@ function cueItem(cue, index) {
     el("label", { for: `text-${index}`, text: "Text" }), text,
     el("div", { id: `warn-${index}`, class: "warnings", "aria-live": "polite" }),
     alternatives,
+    // Each button's name is what it shows; which description it acts on comes from the heading
+    // it is described by, so that spoken and visible names agree (WCAG 2.5.3).
     el("div", { class: "actions" },
       el("span", { text: `Start ${time(cue.start)}` }),
-      el("button", { type: "button", "aria-label": `Start description ${index + 1} 0.1 seconds earlier`, text: "−0.1 s",
+      el("button", { type: "button", "aria-describedby": `cue-${index}-heading`, text: "0.1 s earlier",
                      onclick: () => change(index, { start: Math.max(0, cue.start - 0.1) }, `cue-${index}-heading`) }),
-      el("button", { type: "button", "aria-label": `Start description ${index + 1} 0.1 seconds later`, text: "+0.1 s",
+      el("button", { type: "button", "aria-describedby": `cue-${index}-heading`, text: "0.1 s later",
                      onclick: () => change(index, { start: cue.start + 0.1 }, `cue-${index}-heading`) }),
-      el("button", { type: "button", text: "Play", "aria-label": `Play description ${index + 1}`, onclick: () => play(index) }),
-      el("button", { type: "button", text: "Write again", "aria-label": `Write description ${index + 1} again`,
+      el("button", { type: "button", "aria-describedby": `cue-${index}-heading`, text: "Play", onclick: () => play(index) }),
+      el("button", { type: "button", "aria-describedby": `cue-${index}-heading`, text: "Write again",
                      onclick: () => startJob("write", { slot: cue.slot }) }),
-      el("button", { type: "button", text: "Delete", "aria-label": `Delete description ${index + 1}`,
+      el("button", { type: "button", "aria-describedby": `cue-${index}-heading`, text: "Delete",
                      onclick: () => remove(index) })));
 }
 
@@ -154,10 +157,10 @@ function gapItem(slot) {
   const id = `new-${slot.index}`;
   const text = el("textarea", { id, rows: 2, lang: state.script.language, "aria-describedby": `warn-new-${slot.index}` });
   return el("li", { class: "gap" },
-    el("h4", { text: `Gap ${slot.index}, ${time(slot.start)} to ${time(slot.end)} (${(slot.end - slot.start).toFixed(1)} s)` }),
+    el("h4", { id: `gap-${slot.index}-heading`, text: `Gap ${slot.index}, ${time(slot.start)} to ${time(slot.end)} (${(slot.end - slot.start).toFixed(1)} s)` }),
     el("label", { for: id, text: "New description" }), text,
     el("div", { id: `warn-new-${slot.index}`, class: "warnings", "aria-live": "polite" }),
-    el("button", { type: "button", text: "Add", "aria-label": `Add the description to gap ${slot.index}`,
+    el("button", { type: "button", text: "Add", "aria-describedby": `gap-${slot.index}-heading`,
                    onclick: () => add(slot.index, text.value) }));
 }
 
@@ -217,8 +220,11 @@ function typed(index) {
   typing.set(index, setTimeout(() => saveText(index), 900));
   const text = document.getElementById(`text-${index}`).value;
   const cue = state.script.cues[index];
+  // Answers can come back out of order: only the one for the latest text is shown.
+  const asked = (checks.get(index) || 0) + 1;
+  checks.set(index, asked);
   api("POST", `${base}/check`, { index, text, start: cue.start, slot: cue.slot })
-    .then((answer) => showWarnings(index, answer.warnings)).catch(() => {});
+    .then((answer) => { if (checks.get(index) === asked) showWarnings(index, answer.warnings); }).catch(() => {});
 }
 
 async function saveText(index) {

@@ -1,0 +1,96 @@
+"""The studio in a real browser (Debian's headless chromium), used with the keyboard alone: upload a
+real clip, follow it being described, rewrite a description, render, and get the new text back in
+the described MP4; and axe-core's WCAG 2.1 A/AA rules on both pages."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from studio import Studio, axe_violations, browser, heard, make_clip, track
+from videodesc.records import load_script
+
+NEW_TEXT = "A man in a dark suit waits by the window."
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    server = Studio(tmp_path_factory.mktemp("studio"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    chrome = browser()
+    yield chrome
+    chrome.quit()
+
+
+def text_of(driver, element_id: str) -> str:
+    return driver.find_element(By.ID, element_id).text
+
+
+def shortcut(driver, key: str) -> None:
+    ActionChains(driver).key_down(Keys.ALT).key_down(Keys.SHIFT).send_keys(key).key_up(Keys.SHIFT).key_up(Keys.ALT).perform()
+
+
+def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver, samples, tmp_path):
+    clip = make_clip(samples, tmp_path / "clip.mp4")
+    driver.get(studio.url + "/")
+    assert axe_violations(driver) == []
+    # The file is chosen as the file dialog would; everything after it is keys.
+    driver.find_element(By.ID, "video-file").send_keys(str(clip))
+    name = driver.find_element(By.ID, "project-name")
+    name.send_keys("Keyboard clip", Keys.TAB, "English")  # the language list, by typing its option
+    assert driver.switch_to.active_element.get_attribute("id") == "language"
+    name.send_keys(Keys.ENTER)  # submits the form
+    WebDriverWait(driver, 60).until(lambda d: "/projects/" in d.current_url)
+    project = driver.current_url.rstrip("/").split("/")[-1]
+    WebDriverWait(driver, 300, 0.5).until(lambda d: text_of(d, "job-status") == "Describing: done")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cues li"))
+    assert driver.find_element(By.ID, "project-name").text == "Keyboard clip"
+    assert axe_violations(driver) == []
+
+    # Next description: its text box has the focus, the video is at its start.
+    shortcut(driver, "n")
+    assert driver.switch_to.active_element.get_attribute("id") == "text-0"
+    assert "Description 1 of" in text_of(driver, "save-status")
+    box = driver.switch_to.active_element
+    revision = lambda: driver.execute_script("return state.revision")
+    before = revision()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(NEW_TEXT)
+    WebDriverWait(driver, 20).until(lambda d: revision() != before)  # saved a moment after typing stops
+    assert text_of(driver, "save-status") == "Saved description 1."
+    assert text_of(driver, "warn-0") == "No warnings."
+    # Typing a filler phrase shows its warning live, in words; undo takes the edit back.
+    before = revision()
+    box.send_keys(Keys.END, " We see a bus")
+    WebDriverWait(driver, 20).until(lambda d: "'we see' filler" in text_of(d, "warn-0"))
+    assert "Warning: no full stop at the end" in text_of(driver, "warn-0")
+    WebDriverWait(driver, 20).until(lambda d: revision() != before)
+    driver.find_element(By.ID, "undo").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 20).until(lambda d: text_of(d, "save-status") == "Undone.")
+    assert driver.find_element(By.ID, "text-0").get_attribute("value") == NEW_TEXT
+
+    driver.find_element(By.ID, "render").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 300, 0.5).until(lambda d: text_of(d, "job-status") == "Rendering: done")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.PARTIAL_LINK_TEXT, "Described video (MP4)"))
+    link = driver.find_element(By.PARTIAL_LINK_TEXT, "Described video (MP4)").get_attribute("href")
+    video = tmp_path / "ad.mp4"
+    video.write_bytes(studio.get(link.removeprefix(studio.url)).content)
+    script = load_script(studio.get(f"/api/projects/{project}/files/script.json").text)
+    cue = script.cues[0]
+    assert cue.text == NEW_TEXT
+    assert "window" in heard(track(video, 1), max(0.0, cue.start - 0.1), cue.start + cue.spoken_duration + 0.3)
+    assert NEW_TEXT in studio.get(f"/api/projects/{project}/files/descriptions.vtt").text
+    # The described sound can now be chosen in the player.
+    assert driver.find_element(By.ID, "sound-described").is_enabled()
+    time.sleep(0.5)
+    driver.save_screenshot(str(tmp_path / "project.png"))
