@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -162,3 +163,36 @@ def test_a_cue_is_spoken_for_the_describer_to_hear(studio, described):
     wav = studio.get(answer.json()["url"])
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF" and len(wav.content) > 20_000
     assert studio.post(f"/api/projects/{described}/speak", json={"text": " "}).status_code == 400
+
+
+def test_write_again_refuses_what_it_cannot_do(studio, described):
+    out = studio.data / "projects" / described / "out"
+    before = (out / "script.json").read_bytes()
+    for args, said in ((["--slots", "99"], "no slot 99: the analysis has slots 0-"),
+                       (["--slots", "0", "--lang", "ko"], "is in en, not ko")):
+        proc = subprocess.run([sys.executable, "-m", "videodesc", "write", str(out), "--quiet", *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and said in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert (out / "script.json").read_bytes() == before
+
+
+def test_a_model_writer_given_to_serve_is_a_choice_per_project(clip, tmp_path):
+    # A port nothing listens on: the write step must reach for it, and fail in one line.
+    server = Studio(tmp_path / "data", "--writer", "openai", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m")
+    try:
+        assert server.get("/api/settings").json()["writers"] == ["template", "openai"]
+        with open(clip, "rb") as body:
+            refused = server.post("/api/projects/upload", params={"filename": "clip.mp4", "writer": "gpt"}, data=body)
+        assert refused.status_code == 400 and "writer must be one of template, openai" in refused.json()["error"]
+        with open(clip, "rb") as body:
+            project = server.post("/api/projects/upload", params={"filename": "clip.mp4", "language": "en",
+                                                                  "writer": "openai"}, data=body).json()
+        assert project["writer"] == "openai"
+        job = server.wait(project["job"]["id"])
+        assert job["status"] == "failed" and "\n" not in job["error"], job
+        assert "http://127.0.0.1:9/v1" in job["error"] and "Connection refused" in job["error"]
+    finally:
+        server.stop()
+    proc = subprocess.run([sys.executable, "-m", "videodesc", "serve", "--data", str(tmp_path / "x"), "--writer",
+                           "openai"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "needs --endpoint URL and --model NAME" in proc.stderr

@@ -44,6 +44,9 @@ def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver,
     clip = make_clip(samples, tmp_path / "clip.mp4")
     driver.get(studio.url + "/")
     assert axe_violations(driver) == []
+    # Served without a media folder or a model writer: those choices are not offered.
+    assert not driver.find_element(By.ID, "media-choice").is_displayed()
+    assert not driver.find_element(By.ID, "writer-choice").is_displayed()
     # The file is chosen as the file dialog would; everything after it is keys.
     driver.find_element(By.ID, "video-file").send_keys(str(clip))
     name = driver.find_element(By.ID, "project-name")
@@ -90,7 +93,19 @@ def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver,
     assert cue.text == NEW_TEXT
     assert "window" in heard(track(video, 1), max(0.0, cue.start - 0.1), cue.start + cue.spoken_duration + 0.3)
     assert NEW_TEXT in studio.get(f"/api/projects/{project}/files/descriptions.vtt").text
-    # The described sound can now be chosen in the player.
-    assert driver.find_element(By.ID, "sound-described").is_enabled()
+    # The described sound can now be chosen (arrow keys move between radio buttons), and the
+    # video played with its shortcut: the picture plays muted beside the described mix, in step.
+    original = driver.find_element(By.CSS_SELECTOR, "input[name=sound][value=original]")
+    original.send_keys(Keys.ARROW_RIGHT)
+    assert driver.switch_to.active_element.get_attribute("id") == "sound-described"
+    assert driver.find_element(By.ID, "sound-described").is_selected()
+    player = lambda script: driver.execute_script(f"const v = document.getElementById('player'), "
+                                                  f"a = document.getElementById('described-sound'); return {script};")
+    shortcut(driver, "p")
+    WebDriverWait(driver, 20).until(lambda d: player("!v.paused && v.currentTime > 0.5"))
+    assert player("v.muted") and player("!a.paused") and player("a.src").split("?")[0].endswith("clip.ad-mix.m4a")
+    assert player("Math.abs(a.currentTime - v.currentTime)") < 0.5
+    shortcut(driver, "p")
+    WebDriverWait(driver, 10).until(lambda d: player("v.paused && a.paused"))
     time.sleep(0.5)
     driver.save_screenshot(str(tmp_path / "project.png"))

@@ -348,13 +348,22 @@ def _run_serve(args: argparse.Namespace, reporter: Reporter) -> int:
     token = args.token or os.environ.get("VIDEODESC_TOKEN") or None
     if args.max_upload_mb < 1 or args.jobs < 1 or not 0 <= args.port < 65536:
         raise InputError("--max-upload-mb and --jobs must be at least 1, --port between 0 and 65535")
+    # The template writer is always there; a model writer given to serve can be chosen per project.
     writer = _writer_options(args)
-    write_args = [] if writer.writer == "template" else [
-        "--writer", writer.writer, *(["--endpoint", writer.endpoint] if writer.endpoint else []),
-        *(["--model", writer.model] if writer.model else []), "--api-key-env", writer.api_key_env,
-        *(["--vlm", str(writer.vlm)] if writer.vlm else []), *(["--no-images"] if not writer.images else [])]
+    writers = {"template": []}
+    if writer.writer != "template":
+        # Its options are checked now, not in the first job (the model itself loads in the jobs).
+        if writer.writer == "openai" and not (writer.endpoint and writer.model):
+            raise InputError("--writer openai needs --endpoint URL and --model NAME")
+        if writer.writer == "transformers" and not (writer.vlm and writer.vlm.is_dir()):
+            raise InputError("--writer transformers needs --vlm PATH, a local vision-language model folder")
+        writers[writer.writer] = [
+            "--writer", writer.writer, *(["--endpoint", writer.endpoint] if writer.endpoint else []),
+            *(["--model", writer.model] if writer.model else []), "--api-key-env", writer.api_key_env,
+            *(["--vlm", str(writer.vlm)] if writer.vlm else []), *(["--no-images"] if not writer.images else []),
+            *(["--trust-remote-code"] if writer.trust_remote_code else []), "--candidates", str(writer.candidates)]
     settings = StudioSettings(data=data, host=args.host, port=args.port, token=token, media_folder=args.media_folder,
-                              max_upload_bytes=args.max_upload_mb << 20, workers=args.jobs, write_args=write_args)
+                              max_upload_bytes=args.max_upload_mb << 20, workers=args.jobs, writers=writers)
     app = create_app(settings)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)

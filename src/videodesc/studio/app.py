@@ -14,6 +14,7 @@ Who may use it:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -53,12 +54,21 @@ class StudioSettings:
     media_folder: Path | None = None
     max_upload_bytes: int = 4 << 30
     workers: int = 1
-    write_args: list[str] = field(default_factory=list)  # writer options every job's write step gets
+    # The writers a project may choose, with the options their write step gets: the offline
+    # template writer always; a model writer when serve was told where its model is.
+    writers: dict[str, list[str]] = field(default_factory=lambda: {"template": []})
     python: str | None = None  # the interpreter that runs the jobs (this one by default)
 
 
 def loopback(host: str) -> bool:
-    return host in LOOPBACK or host.startswith("127.")
+    # An address, not a name that merely starts like one: `127.0.0.1.evil.example` is a DNS name
+    # anyone can point at 127.0.0.1, which is what the Host check is there to refuse.
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def create_app(settings: StudioSettings) -> FastAPI:
@@ -144,9 +154,15 @@ def create_app(settings: StudioSettings) -> FastAPI:
                 found.append({"label": label, "name": name, "url": f"/api/projects/{project.id}/files/{name}"})
         return found
 
+    def known_writer(writer: str) -> str:
+        if writer not in settings.writers:
+            raise InputError(f"writer must be one of {', '.join(settings.writers)}, not {writer!r}")
+        return writer
+
     @app.get("/api/settings")
     async def studio_settings():
         return {"languages": ["auto", "ko", "en"], "voices": ["default", "espeak", "piper"],
+                "writers": list(settings.writers),
                 "media": store.media_files(), "max_upload_bytes": settings.max_upload_bytes}
 
     @app.get("/api/projects")
@@ -154,7 +170,8 @@ def create_app(settings: StudioSettings) -> FastAPI:
         return [summary(p) for p in store.all()]
 
     @app.post("/api/projects/upload", status_code=201)
-    async def upload(request: Request, filename: str, name: str = "", language: str = "auto", voice: str = "default"):
+    async def upload(request: Request, filename: str, name: str = "", language: str = "auto", voice: str = "default",
+                     writer: str = "template"):
         length = request.headers.get("content-length")
         too_big = TooLarge(f"the video is larger than the limit of {settings.max_upload_bytes / 2**20:.0f} MiB")
         if length and length.isdigit() and int(length) > settings.max_upload_bytes:
@@ -174,7 +191,7 @@ def create_app(settings: StudioSettings) -> FastAPI:
             target.with_suffix(target.suffix + ".part").rename(target)
             media = await asyncio.to_thread(probe, target)  # by its content, not its name
             project = store.create(project_id, folder, name or Path(filename).stem, str(source), language, voice,
-                                   media.duration)
+                                   media.duration, known_writer(writer))
         except VideodescError as exc:
             store.remove_folder(folder)
             if isinstance(exc, (NotFound, TooLarge)):
@@ -195,7 +212,8 @@ def create_app(settings: StudioSettings) -> FastAPI:
         project_id, folder = store.new_folder()
         try:
             project = store.create(project_id, folder, str(body.get("name") or video.stem), str(video),
-                                   str(body.get("language", "auto")), str(body.get("voice", "default")), media.duration)
+                                   str(body.get("language", "auto")), str(body.get("voice", "default")), media.duration,
+                                   known_writer(str(body.get("writer", "template"))))
         except BaseException:
             store.remove_folder(folder)
             raise
@@ -221,10 +239,15 @@ def create_app(settings: StudioSettings) -> FastAPI:
     def voice_args(project: Project) -> list[str]:
         return [] if project.voice == "default" else ["--voice", project.voice]
 
+    def writer_args(project: Project) -> list[str]:
+        if project.writer not in settings.writers:
+            raise InputError(f"this studio has no {project.writer} writer (serve it with that writer's options)")
+        return settings.writers[project.writer]
+
     def start_describe(project: Project):
         return jobs.submit(project.id, "describe", ["describe", str(project.video), "-o", str(project.out), "--json",
                                                      "--lang", project.language, *voice_args(project),
-                                                     *settings.write_args])
+                                                     *writer_args(project)])
 
     @app.post("/api/projects/{project_id}/jobs", status_code=201)
     async def start_job(project_id: str, request: Request):
@@ -244,7 +267,7 @@ def create_app(settings: StudioSettings) -> FastAPI:
             script = editor(project).script()
             job = jobs.submit(project.id, "write", ["write", str(project.out), "--json", "--slots", str(slot),
                                                     "--lang", script.language, *voice_args(project),
-                                                    *settings.write_args])
+                                                    *writer_args(project)])
         else:
             raise InputError("kind must be describe, write or render")
         return job.public()

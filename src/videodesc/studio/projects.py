@@ -106,13 +106,13 @@ class ProjectStore:
         write_text_atomic(project.folder / "project.json", json.dumps(project.as_json(), ensure_ascii=False, indent=1))
 
     def create(self, project_id: str, folder: Path, name: str, source: str, language: str, voice: str,
-               duration: float | None) -> Project:
+               duration: float | None, writer: str = "template") -> Project:
         if language not in LANGUAGES:
             raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
         if voice not in VOICES:
             raise InputError(f"voice must be one of {', '.join(VOICES)}, not {voice!r}")
         project = Project(project_id, name.strip()[:120] or Path(source).name, time.time(), source, language, voice,
-                          duration=duration, folder=folder)
+                          writer, duration=duration, folder=folder)
         self.save(project)
         return project
 
@@ -144,8 +144,10 @@ class ProjectStore:
         """The videos in the media folder, relative to it."""
         if self.media_folder is None or not self.media_folder.is_dir():
             return []
+        # A link to a video outside the folder is not offered: `media_file` refuses it.
         return sorted(str(p.relative_to(self.media_folder)) for p in self.media_folder.rglob("*")
-                      if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+                      if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
+                      and p.resolve().is_relative_to(self.media_folder))
 
     def media_file(self, relative: str) -> Path:
         if self.media_folder is None:

@@ -110,6 +110,7 @@ async function startProject(event) {
     name: document.getElementById("project-name").value,
     language: document.getElementById("language").value,
     voice: document.getElementById("voice").value,
+    writer: document.getElementById("writer").value,
   };
   if (!file && !media) {
     status.textContent = "Error: choose a video file first.";
@@ -144,6 +145,11 @@ async function startIndex() {
       const select = document.getElementById("media-file");
       for (const name of settings.media) select.append(Studio.el("option", { value: name, text: name }));
       document.getElementById("media-choice").hidden = false;
+    }
+    const names = { openai: "A language model (the server's endpoint)", transformers: "A local vision-language model" };
+    for (const writer of settings.writers.filter((w) => w !== "template")) {
+      document.getElementById("writer").append(Studio.el("option", { value: writer, text: names[writer] || writer }));
+      document.getElementById("writer-choice").hidden = false;
     }
   } catch (error) { /* the form still works without the media folder */ }
   await showProjects();
