@@ -48,6 +48,7 @@ demo: setup
 browser: tests/browser/node_modules/axe-core/axe.min.js
 
 tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package.json tests/browser/package-lock.json
+	@bash scripts/install-apt.sh test
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages videodesc needs, only those missing (quick when all are there).
+# `install-apt.sh test` adds what only the tests need (a browser for the studio's tests).
 set -euo pipefail
 packages=(
   ffmpeg                 # probe, decode, extract audio, scdet, loudness
@@ -9,9 +10,13 @@ packages=(
   fonts-nanum            # Korean fonts for test images and reports
   openboard-common       # the demo video (wannaworktogether.mp4)
   pocketsphinx-testdata  # LibriVox clips with transcripts: ASR accuracy test
-  chromium               # the studio's browser tests (headless, driven by Selenium)
-  chromium-driver
 )
+if [ "${1:-}" = "test" ]; then
+  packages+=(
+    chromium             # the studio's browser tests (headless, driven by Selenium)
+    chromium-driver
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
