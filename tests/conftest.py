@@ -53,6 +53,24 @@ def read_rttm(path: Path) -> list:
 
 
 @pytest.fixture(scope="session")
+def studio_clip(samples, media_dir) -> Path:
+    """The studio tests' real clip: two photo shots under a LibriVox sentence (tests/studio.py)."""
+    from studio import make_clip
+
+    return make_clip(samples, media_dir / "studio_clip.mp4")
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """A `videodesc serve` of this test module's own, on loopback, with an empty data folder."""
+    from studio import Studio
+
+    server = Studio(tmp_path_factory.mktemp("studio"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def pyannote_video(samples, media_dir) -> Path:
     return video_with_audio(samples / "sample.wav", media_dir / "pyannote_sample.mp4")
 

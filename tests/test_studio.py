@@ -9,28 +9,16 @@ import sys
 
 import pytest
 
-from studio import Studio, heard, make_clip, track
+from studio import Studio, heard, track
 from videodesc.records import load_script
 
 NEW_TEXT = "A man in a dark suit waits by the window."
 
 
 @pytest.fixture(scope="module")
-def clip(samples, tmp_path_factory):
-    return make_clip(samples, tmp_path_factory.mktemp("clip") / "clip.mp4")
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    server = Studio(tmp_path_factory.mktemp("studio"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def described(studio, clip):
+def described(studio, studio_clip):
     """The clip uploaded and described; its project id."""
-    answer = studio.upload(clip, name="Two shots")
+    answer = studio.upload(studio_clip, name="Two shots")
     assert answer.status_code == 201, answer.text
     project = answer.json()
     assert project["name"] == "Two shots" and 10.5 < project["duration"] < 12.5
@@ -67,9 +55,9 @@ def test_an_uploaded_video_is_described_edited_and_rendered_with_the_new_text(st
     assert studio.wait(job["id"])["status"] == "done"
     project = studio.get(f"/api/projects/{described}").json()
     names = {o["name"] for o in project["outputs"]}
-    assert {"clip.ad.mp4", "clip.ad-mix.m4a", "clip.ad-stem.wav", "descriptions.vtt", "descriptions.srt",
+    assert {"studio_clip.ad.mp4", "studio_clip.ad-mix.m4a", "studio_clip.ad-stem.wav", "descriptions.vtt", "descriptions.srt",
             "script.json"} <= names
-    download = studio.get(f"/api/projects/{described}/files/clip.ad.mp4")
+    download = studio.get(f"/api/projects/{described}/files/studio_clip.ad.mp4")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     video = tmp_path / "ad.mp4"
     video.write_bytes(download.content)
@@ -176,16 +164,16 @@ def test_write_again_refuses_what_it_cannot_do(studio, described):
     assert (out / "script.json").read_bytes() == before
 
 
-def test_a_model_writer_given_to_serve_is_a_choice_per_project(clip, tmp_path):
+def test_a_model_writer_given_to_serve_is_a_choice_per_project(studio_clip, tmp_path):
     # A port nothing listens on: the write step must reach for it, and fail in one line.
     server = Studio(tmp_path / "data", "--writer", "openai", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m")
     try:
         assert server.get("/api/settings").json()["writers"] == ["template", "openai"]
-        with open(clip, "rb") as body:
-            refused = server.post("/api/projects/upload", params={"filename": "clip.mp4", "writer": "gpt"}, data=body)
+        with open(studio_clip, "rb") as body:
+            refused = server.post("/api/projects/upload", params={"filename": "studio_clip.mp4", "writer": "gpt"}, data=body)
         assert refused.status_code == 400 and "writer must be one of template, openai" in refused.json()["error"]
-        with open(clip, "rb") as body:
-            project = server.post("/api/projects/upload", params={"filename": "clip.mp4", "language": "en",
+        with open(studio_clip, "rb") as body:
+            project = server.post("/api/projects/upload", params={"filename": "studio_clip.mp4", "language": "en",
                                                                   "writer": "openai"}, data=body).json()
         assert project["writer"] == "openai"
         job = server.wait(project["job"]["id"])

@@ -12,17 +12,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from studio import Studio, axe_violations, browser, heard, make_clip, track
+from studio import axe_violations, browser, heard, track
 from videodesc.records import load_script
 
 NEW_TEXT = "A man in a dark suit waits by the window."
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    server = Studio(tmp_path_factory.mktemp("studio"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +33,14 @@ def shortcut(driver, key: str) -> None:
     ActionChains(driver).key_down(Keys.ALT).key_down(Keys.SHIFT).send_keys(key).key_up(Keys.SHIFT).key_up(Keys.ALT).perform()
 
 
-def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver, samples, tmp_path):
-    clip = make_clip(samples, tmp_path / "clip.mp4")
+def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver, studio_clip, tmp_path):
     driver.get(studio.url + "/")
     assert axe_violations(driver) == []
     # Served without a media folder or a model writer: those choices are not offered.
     assert not driver.find_element(By.ID, "media-choice").is_displayed()
     assert not driver.find_element(By.ID, "writer-choice").is_displayed()
     # The file is chosen as the file dialog would; everything after it is keys.
-    driver.find_element(By.ID, "video-file").send_keys(str(clip))
+    driver.find_element(By.ID, "video-file").send_keys(str(studio_clip))
     name = driver.find_element(By.ID, "project-name")
     name.send_keys("Keyboard clip", Keys.TAB, "English")  # the language list, by typing its option
     assert driver.switch_to.active_element.get_attribute("id") == "language"
@@ -103,7 +95,7 @@ def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver,
                                                   f"a = document.getElementById('described-sound'); return {script};")
     shortcut(driver, "p")
     WebDriverWait(driver, 20).until(lambda d: player("!v.paused && v.currentTime > 0.5"))
-    assert player("v.muted") and player("!a.paused") and player("a.src").split("?")[0].endswith("clip.ad-mix.m4a")
+    assert player("v.muted") and player("!a.paused") and player("a.src").split("?")[0].endswith("studio_clip.ad-mix.m4a")
     assert player("Math.abs(a.currentTime - v.currentTime)") < 0.5
     shortcut(driver, "p")
     WebDriverWait(driver, 10).until(lambda d: player("v.paused && a.paused"))

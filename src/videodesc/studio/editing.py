@@ -34,6 +34,7 @@ class ScriptEditor:
 
     def __init__(self, out: Path, history: Path, voice: VoiceSpec | None = None):
         self.out, self.history, self.voice = Path(out), Path(history), voice
+        self._rates: dict[str, SpeakingRate] = {}
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -53,11 +54,15 @@ class ScriptEditor:
         return load_timeline((self.out / "timeline.json").read_text(encoding="utf-8"))
 
     def rate(self, language: str) -> SpeakingRate:
-        """The speaking rate `write` fitted the cues to: the voice's, measured once per machine."""
-        try:
-            return voice_rate(resolve_voice(self.voice, language), language, cache_root() / "voice-rates")
-        except (ModelError, InputError):
-            return SpeakingRate()
+        """The speaking rate `write` fitted the cues to: the voice's, measured once per machine
+        (so read from the cache here), or a describer's pace when the voice cannot speak."""
+        if language not in self._rates:
+            try:
+                self._rates[language] = voice_rate(resolve_voice(self.voice, language), language,
+                                                   cache_root() / "voice-rates")
+            except (ModelError, InputError):
+                self._rates[language] = SpeakingRate()
+        return self._rates[language]
 
     def warnings(self, script: Script, index: int | None, text: str, start: float, slot: int) -> list[str]:
         """What is wrong with saying `text` at `start` in `slot` (cue `index` of `script`, or a new

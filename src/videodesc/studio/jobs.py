@@ -101,10 +101,12 @@ class JobQueue:
             if job is None or job.status in FINISHED:
                 return job
             process = self._processes.get(job_id)
-            if process is None:  # still queued: the worker skips it
+            if job.status == "queued":  # the worker skips it
                 self._finish(job, "cancelled", None)
                 return job
             job.note = "cancelling"
+            if process is None:  # running, its process being started: the worker stops it once it is
+                return job
         _stop(process)
         return job
 
@@ -159,6 +161,11 @@ class JobQueue:
             return
         with self._lock:
             self._processes[job.id] = process
+            # Cancelled while it was being started: marking it cancelled then would have let it
+            # run on unseen, and end as done beside a new job on the same project.
+            cancelled = job.note == "cancelling"
+        if cancelled:
+            _stop(process)
         last_text = None
         for line in process.stderr:
             line = line.rstrip("\n")
@@ -185,7 +192,9 @@ class JobQueue:
             elif code == 0:
                 self._finish(job, "done", None)
             else:
+                # The CLI's "videodesc: error: WHY" is shown as WHY: the job is already marked failed.
                 message = (last_text or f"videodesc exited with code {code}").removeprefix("videodesc: ")
+                message = message.removeprefix("error: ")
                 self._finish(job, "failed", message)
 
     def _on_progress(self, job: Job, event: dict) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from videodesc.errors import InputError
 from videodesc.workfolder import write_text_atomic
 
-PROJECT_ID = re.compile(r"^[0-9a-f]{16}$")
+PROJECT_ID = re.compile(r"[0-9a-f]{16}")
 MEDIA_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"}
 LANGUAGES = ("auto", "ko", "en")
 VOICES = ("default", "espeak", "piper")
@@ -117,7 +117,7 @@ class ProjectStore:
         return project
 
     def get(self, project_id: str) -> Project:
-        if not PROJECT_ID.match(project_id or ""):
+        if not PROJECT_ID.fullmatch(project_id or ""):
             raise NotFound(f"no project {project_id!r}")
         record_file = self.root / project_id / "project.json"
         if not record_file.is_file():
@@ -128,7 +128,7 @@ class ProjectStore:
     def all(self) -> list[Project]:
         projects = []
         for folder in self.root.iterdir():
-            if PROJECT_ID.match(folder.name) and (folder / "project.json").is_file():
+            if PROJECT_ID.fullmatch(folder.name) and (folder / "project.json").is_file():
                 projects.append(self.get(folder.name))
         return sorted(projects, key=lambda p: -p.created)
 
@@ -137,7 +137,7 @@ class ProjectStore:
 
     def remove_folder(self, folder: Path) -> None:
         """A project folder that never became a project (its upload was refused)."""
-        if folder.parent == self.root and PROJECT_ID.match(folder.name):
+        if folder.parent == self.root and PROJECT_ID.fullmatch(folder.name):
             shutil.rmtree(folder, ignore_errors=True)
 
     def media_files(self) -> list[str]:
