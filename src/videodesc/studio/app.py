@@ -14,6 +14,7 @@ Who may use it:
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import json
 import secrets
@@ -78,7 +79,6 @@ def create_app(settings: StudioSettings) -> FastAPI:
     jobs = JobQueue(store.root, settings.workers, settings.python)
     static = resources.files("videodesc.studio") / "static"
     app = FastAPI(title="videodesc studio", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.jobs, app.state.store = jobs, store
     app.router.on_shutdown.append(jobs.close)
 
     # --- who may use it ------------------------------------------------------------------------
@@ -90,7 +90,6 @@ def create_app(settings: StudioSettings) -> FastAPI:
             if not loopback(host):
                 return JSONResponse({"error": "unknown host"}, status_code=421)
         token = settings.token
-        given = None
         if token:
             auth = request.headers.get("authorization", "")
             given = (auth[7:] if auth.lower().startswith("bearer ") else None) or request.cookies.get(TOKEN_COOKIE) \
@@ -115,6 +114,12 @@ def create_app(settings: StudioSettings) -> FastAPI:
         status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else \
             413 if isinstance(exc, TooLarge) else 503 if isinstance(exc, ModelError) else 400
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(OSError)
+    async def failed(request: Request, exc: OSError):
+        # A full disk or a folder taken away: the machine's state, said in one line.
+        status = 507 if exc.errno == errno.ENOSPC else 500
+        return JSONResponse({"error": exc.strerror or str(exc)}, status_code=status)
 
     # --- pages ---------------------------------------------------------------------------------
 
