@@ -101,3 +101,11 @@ def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver,
     WebDriverWait(driver, 10).until(lambda d: player("v.paused && a.paused"))
     time.sleep(0.5)
     driver.save_screenshot(str(tmp_path / "project.png"))
+
+    # Deleting the project asks first, then takes it and its files away.
+    driver.find_element(By.ID, "delete-project").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 10).until(lambda d: "Keyboard clip" in d.switch_to.alert.text)
+    driver.switch_to.alert.accept()
+    WebDriverWait(driver, 20).until(lambda d: d.current_url.rstrip("/") == studio.url)
+    assert studio.get(f"/api/projects/{project}").status_code == 404
+    assert not (studio.data / "projects" / project).exists()

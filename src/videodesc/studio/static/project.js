@@ -342,6 +342,15 @@ document.getElementById("render").addEventListener("click", async () => {
   startJob("render");
 });
 document.getElementById("undo").addEventListener("click", undo);
+document.getElementById("delete-project").addEventListener("click", async () => {
+  if (!window.confirm(`Delete the project “${project.name}” with its video and every file made from it?`)) return;
+  try {
+    await api("DELETE", base);
+    window.location.href = "/";
+  } catch (error) {
+    say("project-status", `Error: ${error.message}`);
+  }
+});
 document.addEventListener("keydown", shortcuts);
 for (const input of document.querySelectorAll("input[name=sound]")) input.addEventListener("change", syncSound);
 for (const kind of ["play", "pause", "seeked", "timeupdate"]) document.getElementById("player").addEventListener(kind, syncSound);
