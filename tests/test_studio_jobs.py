@@ -204,3 +204,28 @@ def test_a_job_cut_off_by_a_killed_server_resumes_at_the_next_start(studio_clip,
         assert {"script.json", "studio_clip.ad.mp4"} <= {o["name"] for o in summary["outputs"]}
     finally:
         server.stop()
+
+
+def test_a_job_being_cancelled_when_the_server_died_stays_cancelled(tmp_path):
+    import json
+
+    from videodesc.studio.jobs import Job, JobQueue
+
+    folder = tmp_path / "projects" / "0123456789abcdef" / "jobs"
+    folder.mkdir(parents=True)
+    for job_id, note in (("a" * 16, "cancelling"), ("b" * 16, None)):
+        job = Job(job_id, "0123456789abcdef", "render", ["render", str(tmp_path / "nowhere")], time.time(),
+                  status="running", note=note)
+        (folder / f"{job_id}.json").write_text(json.dumps(vars(job)))
+    queue = JobQueue(tmp_path / "projects")
+    try:
+        assert queue.get("a" * 16).status == "cancelled"
+        resumed = queue.get("b" * 16)
+        assert resumed.note == RESUMED
+        deadline = time.monotonic() + 60
+        while resumed.status not in ("done", "failed", "cancelled") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert resumed.status == "failed" and "holds no timeline.json" in resumed.error  # it did run again
+        assert json.loads((folder / f"{'a' * 16}.json").read_text())["status"] == "cancelled"
+    finally:
+        queue.close()

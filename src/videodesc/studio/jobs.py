@@ -65,7 +65,7 @@ class JobQueue:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._processes: dict[str, subprocess.Popen] = {}
         self._closing = False
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, name=f"studio-job-{n}", daemon=True)
                          for n in range(max(1, workers))]
         self._resume()
@@ -105,6 +105,7 @@ class JobQueue:
                 self._finish(job, "cancelled", None)
                 return job
             job.note = "cancelling"
+            self._save(job)  # a server that dies now must not run it again at its next start
             if process is None:  # running, its process being started: the worker stops it once it is
                 return job
         _stop(process)
@@ -213,7 +214,6 @@ class JobQueue:
         job.status, job.error, job.finished = status, error, time.time()
         self._event(job, {"event": "status", "status": status, **({"message": error} if error else {})})
         self._save(job)
-        self._lock.notify_all()
 
     def _event(self, job: Job, event: dict) -> None:
         job.events.append({"time": round(time.time(), 3), **event})
@@ -227,7 +227,8 @@ class JobQueue:
         write_text_atomic(folder / f"{job.id}.json", json.dumps(asdict(job), ensure_ascii=False))
 
     def _resume(self) -> None:
-        """Jobs found on disk: finished ones are shown, interrupted ones run again."""
+        """Jobs found on disk: finished ones are shown, interrupted ones run again (but for those
+        being cancelled, which end cancelled)."""
         found = []
         for job_file in self.root.glob("*/jobs/*.json"):
             try:
@@ -237,7 +238,10 @@ class JobQueue:
             found.append(job)
         for job in sorted(found, key=lambda j: j.created):
             self._jobs[job.id] = job
-            if job.status not in FINISHED:
+            if job.status not in FINISHED and job.note == "cancelling":
+                job.note = None
+                self._finish(job, "cancelled", None)
+            elif job.status not in FINISHED:
                 job.status, job.stage, job.progress = "queued", None, None
                 job.note = "resumed after the server restarted"
                 self._event(job, {"event": "status", "status": "queued", "message": job.note})
