@@ -236,6 +236,7 @@ def create_app(settings: StudioSettings) -> FastAPI:
         if jobs.busy(project.id):
             raise Conflict("a job is running on this project: cancel it first")
         jobs.forget_project(project.id)
+        editors.pop(project.id, None)
         store.delete(project.id)
         return {"deleted": project.id}
 
@@ -317,9 +318,18 @@ def create_app(settings: StudioSettings) -> FastAPI:
 
     # --- the editor ----------------------------------------------------------------------------
 
+    editors: dict[str, tuple[int, ScriptEditor]] = {}
+
     def editor(project: Project) -> ScriptEditor:
-        spec = None if project.voice == "default" else VoiceSpec(backend=project.voice, language="")
-        return ScriptEditor(project.out, project.folder / "history", spec)
+        """The project's editor, kept while its analysis stays the same: the warnings checked at
+        each keystroke then do not read a film's timeline.json (and time the voice) again."""
+        timeline = project.out / "timeline.json"
+        stamp = timeline.stat().st_mtime_ns if timeline.is_file() else 0
+        kept = editors.get(project.id)
+        if kept is None or kept[0] != stamp:
+            spec = None if project.voice == "default" else VoiceSpec(backend=project.voice, language="")
+            kept = editors[project.id] = (stamp, ScriptEditor(project.out, project.folder / "history", spec))
+        return kept[1]
 
     def editable(project_id: str) -> tuple[Project, ScriptEditor]:
         project = store.get(project_id)
