@@ -168,8 +168,10 @@ class JobQueue:
         if cancelled:
             _stop(process)
         last_text = None
+        # The page names a project's files as the project holds them, not by the server's folders.
+        folder = str(self.root / job.project) + os.sep
         for line in process.stderr:
-            line = line.rstrip("\n")
+            line = line.rstrip("\n").replace(folder, "")
             if not line:
                 continue
             try:
