@@ -109,3 +109,60 @@ def test_a_describer_uploads_edits_and_renders_with_the_keyboard(studio, driver,
     WebDriverWait(driver, 20).until(lambda d: d.current_url.rstrip("/") == studio.url)
     assert studio.get(f"/api/projects/{project}").status_code == 404
     assert not (studio.data / "projects" / project).exists()
+
+
+def test_every_control_of_a_description_works_from_the_keyboard(studio, driver, studio_clip):
+    answer = studio.upload(studio_clip, name="Controls")
+    assert answer.status_code == 201, answer.text
+    project = answer.json()["id"]
+    assert studio.wait(answer.json()["job"]["id"])["status"] == "done"
+    driver.get(f"{studio.url}/projects/{project}")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cues li"))
+    script = lambda: studio.get(f"/api/projects/{project}/editor").json()["script"]
+    status = lambda: text_of(driver, "save-status")
+    first = script()["cues"][0]
+    buttons = lambda n: {b.text: b for b in driver.find_elements(By.CSS_SELECTOR, f"#cue-{n} button")}
+
+    # Another alternative, chosen with the arrow keys.
+    radios = driver.find_elements(By.CSS_SELECTOR, "#cue-0 input[type=radio]")
+    assert len(radios) >= 2
+    chosen = next(n for n, r in enumerate(radios) if r.is_selected())
+    radios[chosen].send_keys(Keys.ARROW_DOWN if chosen + 1 < len(radios) else Keys.ARROW_UP)
+    picked = chosen + 1 if chosen + 1 < len(radios) else chosen - 1
+    WebDriverWait(driver, 20).until(lambda d: script()["cues"][0]["chosen"] == picked)
+    assert script()["cues"][0]["text"] == first["candidates"][picked]["text"]
+    assert driver.find_element(By.ID, "text-0").get_attribute("value") == first["candidates"][picked]["text"]
+
+    # Later by 0.1 s, twice, then earlier once; focus stays on the description's heading.
+    revision = lambda: driver.execute_script("return state.revision")
+    for label in ("0.1 s later", "0.1 s later", "0.1 s earlier"):
+        before = revision()
+        buttons(0)[label].send_keys(Keys.ENTER)
+        WebDriverWait(driver, 20).until(lambda d: revision() != before)  # saved, and the page rebuilt
+        assert status() == "Saved." and driver.switch_to.active_element.get_attribute("id") == "cue-0-heading"
+    assert abs(script()["cues"][0]["start"] - (first["start"] + 0.1)) < 0.002, script()["cues"][0]
+
+    # Play: the text is spoken (a WAV made and played in the page).
+    buttons(0)["Play"].send_keys(Keys.ENTER)
+    WebDriverWait(driver, 30).until(lambda d: status() == "Playing description 1.")
+
+    # Delete the second description: its gap is listed silent, where a new one is added.
+    gap = script()["cues"][1]["slot"]
+    buttons(1)["Delete"].send_keys(Keys.ENTER)
+    WebDriverWait(driver, 20).until(lambda d: status().startswith("Deleted description 2"))
+    assert len(script()["cues"]) == 1
+    box = driver.find_element(By.ID, f"new-{gap}")
+    box.send_keys("A blue bus waits at the kerb.")
+    driver.find_element(By.CSS_SELECTOR, f"#gaps button[aria-describedby=gap-{gap}-heading]").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 20).until(lambda d: status() == "Added description 2.")
+    assert driver.switch_to.active_element.get_attribute("id") == "text-1"
+    assert [c["text"] for c in script()["cues"] if c["slot"] == gap] == ["A blue bus waits at the kerb."]
+
+    # Write again: the writer redoes that gap alone; the page follows the job and reloads.
+    buttons(1)["Write again"].send_keys(Keys.ENTER)
+    WebDriverWait(driver, 120, 0.5).until(lambda d: text_of(d, "job-status") == "Writing again: done")
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_element(By.ID, "text-1").get_attribute("value") != "A blue bus waits at the kerb.")
+    again = script()["cues"]
+    assert again[1]["candidates"][0]["backend"] == "template" and again[0]["start"] == script()["cues"][0]["start"]
+    assert abs(again[0]["start"] - (first["start"] + 0.1)) < 0.002  # the other description kept its edit
