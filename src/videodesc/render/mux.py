@@ -1,8 +1,9 @@
 """The described media: the original video with the described mix as an added, flagged audio track
 and the description text as a subtitle track (MP4 or MKV), and the premixed mix alone (M4A).
 
-The video and the original sound are copied, never re-encoded, so the picture is bit-identical to
-the source's; only the mix is encoded (AAC). Players find the described track by its language, its
+The video and the original sound are copied, so the picture is bit-identical to the source's; only
+the mix is encoded (AAC). What MP4 cannot hold as it is (an MS-MPEG4 or ProRes picture, PCM sound)
+is encoded once, with a warning: the picture to H.264 at CRF 18, the sound to AAC. Players find the described track by its language, its
 name, and its flags: `descriptions` and `visual_impaired` (in MP4 both become a `kind` box with the
 DASH role "description"; Matroska has FlagVisualImpaired for audio tracks).
 """
@@ -36,6 +37,7 @@ _TEXT_TITLE = {"ko": "화면해설 대본 (Audio description text, Korean)"}
 _MP4_AUDIO = {"aac", "mp3", "mp2", "ac3", "eac3", "alac", "opus", "flac"}
 _MP4_VIDEO = {"h264", "hevc", "av1", "vp9", "mpeg4", "mpeg2video", "mpeg1video", "mjpeg"}
 AAC_BITRATE_PER_CHANNEL = 96  # kb/s: 192 kb/s for a stereo mix
+REENCODE_CRF = 18  # x264 quality for a picture that cannot be copied: near transparent
 
 
 @dataclass
@@ -85,10 +87,10 @@ def write_ad_mp4(video: Path, mix: Path, cues: Sequence[TextCue], language: str,
             is taken away).
 
     Returns:
-        Warnings (original sound that MP4 cannot hold and that was re-encoded to AAC).
+        Warnings: what MP4 cannot hold and was encoded (a picture to H.264, original sound to AAC).
 
     Raises:
-        InputError: the video or the mix is missing, or the video's codec cannot go into MP4.
+        InputError: the video or the mix is missing.
     """
     return _write(video, mix, cues, language, Path(target), ad_default, container="mp4")
 
@@ -131,10 +133,6 @@ def _write(video: Path, mix: Path, cues: Sequence[TextCue], language: str, targe
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     if not videos:
         raise InputError(f"{video}: no video stream")
-    if container == "mp4":
-        bad = sorted({s.get("codec_name", "?") for s in videos} - _MP4_VIDEO)
-        if bad:
-            raise InputError(f"{video}: {', '.join(bad)} video cannot be copied into MP4: use --container mkv")
     code = language_code(language)
     ad = len(audios)  # the described track's index among the output's audio streams
     warnings: list[str] = []
@@ -144,7 +142,17 @@ def _write(video: Path, mix: Path, cues: Sequence[TextCue], language: str, targe
     if audios:
         maps += ["-map", "0:a"]
     maps += ["-map", "1:a:0"]
-    codecs = ["-c:v", "copy"]
+    codecs = []
+    for number, stream in enumerate(videos):
+        if container == "mp4" and stream.get("codec_name") not in _MP4_VIDEO:
+            # MS-MPEG4, ProRes, Theora...: the MP4 muxer refuses them, so the picture is encoded
+            # once, at a quality that keeps it (the same settings as the extended video's).
+            codecs += [f"-c:v:{number}", "libx264", f"-crf:v:{number}", str(REENCODE_CRF),
+                       f"-preset:v:{number}", "veryfast", f"-pix_fmt:v:{number}", "yuv420p"]
+            warnings.append(f"the video ({stream.get('codec_name')}) cannot be copied into MP4 and was re-encoded "
+                            f"to H.264 (CRF {REENCODE_CRF}); use --container mkv to keep it as it is")
+        else:
+            codecs += [f"-c:v:{number}", "copy"]
     for number, stream in enumerate(audios):
         if container == "mp4" and stream.get("codec_name") not in _MP4_AUDIO:
             channels = int(stream.get("channels") or 2)
