@@ -179,3 +179,13 @@ def test_korean_cp949_subtitles_replace_speech_recognition(spoken_video, tmp_pat
     assert timeline.language == "ko"
     assert "asr" not in timeline.provenance
     assert "안녕하세요." in (out / "dialogue.srt").read_text(encoding="utf-8")
+
+
+def test_a_file_name_starting_with_a_dash_is_a_file_not_an_option(spoken_video, tmp_path):
+    (tmp_path / "-dash.mp4").write_bytes(spoken_video.read_bytes())
+    for name in ("./-dash.mp4", "-dash.mp4"):
+        out = tmp_path / f"out{len(name)}"
+        args = ["analyze", "-o", str(out), "--vision", "off", "--lang", "en", "--quiet", "--", name]
+        proc = subprocess.run([sys.executable, "-m", "videodesc", *args], capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert load_timeline((out / "timeline.json").read_text()).utterances

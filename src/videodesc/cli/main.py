@@ -34,6 +34,13 @@ def _add_common(p: argparse.ArgumentParser, cached: bool = True) -> None:
     p.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
 
 
+def _path(text: str) -> Path:
+    """A path argument. One starting with "-" (`./-dash.mp4`, which pathlib shortens back to
+    `-dash.mp4`) is made absolute, so that ffmpeg and ffprobe never read it as an option."""
+    path = Path(text)
+    return Path.cwd() / path if str(path).startswith("-") else path
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -70,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write audio descriptions for the slots found by `analyze`: candidates from a writer, "
                     "scored and chosen, fitted to their slots. Writes script.json, descriptions.vtt, "
                     "descriptions.srt and review.html into OUT.")
-    w.add_argument("output", type=Path, metavar="OUT", help="the output folder of `videodesc analyze`")
+    w.add_argument("output", type=_path, metavar="OUT", help="the output folder of `videodesc analyze`")
     w.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: the dialogue's)")
     w.add_argument("--slots", type=_slot_numbers, metavar="N[,N...]",
                    help="write only these slots again (numbered as in review.html), keeping the other cues of "
@@ -86,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "each description, normalise the loudness, and write NAME.ad.mp4 (original audio plus a "
                     "described track and a text track), NAME.ad-mix.m4a, NAME.ad-stem.wav and the "
                     "descriptions as VTT and SRT into OUT. Only changed cues are spoken again.")
-    r.add_argument("output", type=Path, metavar="OUT", help="the output folder holding script.json")
+    r.add_argument("output", type=_path, metavar="OUT", help="the output folder holding script.json")
     _voice_arguments(r)
     _render_arguments(r)
     _add_common(r)
@@ -113,14 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "(the rest is dialogue, kept as context), from description tracks (--descriptions) and "
                     "from CSV files with start, end and text columns (and optionally a video column), and "
                     "write one JSON Lines dataset.")
-    di.add_argument("files", type=Path, nargs="+", metavar="FILE", help="SRT, WebVTT or CSV files")
-    di.add_argument("-o", "--output", type=Path, required=True, metavar="DATASET", help="the .jsonl file to write")
+    di.add_argument("files", type=_path, nargs="+", metavar="FILE", help="SRT, WebVTT or CSV files")
+    di.add_argument("-o", "--output", type=_path, required=True, metavar="DATASET", help="the .jsonl file to write")
     di.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: detected per file)")
     di.add_argument("--descriptions", action="store_true",
                     help="read a subtitle file without {...} lines as a description track: every cue a description")
     di.add_argument("--context", type=int, default=2, metavar="N",
                     help="lines of dialogue kept before and after each description (default 2)")
-    di.add_argument("--video", type=Path, metavar="PATH", help="the video the files describe, recorded in each item")
+    di.add_argument("--video", type=_path, metavar="PATH", help="the video the files describe, recorded in each item")
     _add_common(di, cached=False)
     di.set_defaults(run=_run_dataset_import)
 
@@ -129,9 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="For each described moment of a dataset, ask a writer for candidates and keep the one "
                     "most similar to the human description (multilingual sentence embeddings) as the response "
                     "of a prompt/response record; with --form preference also the least similar as rejected.")
-    dsft.add_argument("dataset", type=Path, metavar="DATASET", help="a .jsonl file from `videodesc dataset import`")
-    dsft.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the .jsonl file to write")
-    dsft.add_argument("--analysis", type=Path, metavar="OUT",
+    dsft.add_argument("dataset", type=_path, metavar="DATASET", help="a .jsonl file from `videodesc dataset import`")
+    dsft.add_argument("-o", "--output", type=_path, required=True, metavar="FILE", help="the .jsonl file to write")
+    dsft.add_argument("--analysis", type=_path, metavar="OUT",
                       help="the output folder of `videodesc analyze` for the dataset's video: its shots, facts "
                            "and keyframes are what the writer describes (without it, only the dialogue)")
     dsft.add_argument("--form", choices=["sft", "preference"], default="sft",
@@ -146,9 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "prompt/response records from `videodesc dataset sft`. Writes the adapter into OUT "
                     "(load it with `videodesc write --selector-adapter OUT`) and resumable checkpoints "
                     "into OUT/checkpoints.")
-    t.add_argument("data", type=Path, metavar="DATA", help="a .jsonl file of prompt/response records")
-    t.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="the adapter folder to write")
-    t.add_argument("--model-dir", type=Path, metavar="PATH",
+    t.add_argument("data", type=_path, metavar="DATA", help="a .jsonl file of prompt/response records")
+    t.add_argument("-o", "--output", type=_path, required=True, metavar="OUT", help="the adapter folder to write")
+    t.add_argument("--model-dir", type=_path, metavar="PATH",
                    help="a local causal language model folder (default: the packaged Gemma 3 270M)")
     t.add_argument("--epochs", type=float, default=3.0, metavar="N", help="passes over the data (default 3)")
     t.add_argument("--max-steps", type=int, default=-1, metavar="N", help="stop after N optimiser steps")
@@ -166,16 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "CIDEr-D and embedding similarity against reference descriptions matched by time, and "
                     "checks that need no reference (description over speech, density, speaking rate, "
                     "repetition, style rules, loudness of the described mix). Prints a table.")
-    e.add_argument("script", type=Path, metavar="SCRIPT", help="script.json, or an output folder holding one")
-    e.add_argument("--reference", type=Path, metavar="FILE",
+    e.add_argument("script", type=_path, metavar="SCRIPT", help="script.json, or an output folder holding one")
+    e.add_argument("--reference", type=_path, metavar="FILE",
                    help="human descriptions: a dataset (.jsonl), an SRT/WebVTT file with {...} lines, or a CSV "
                         "(default: the {...} lines kept in timeline.json, if any)")
     e.add_argument("--descriptions", action="store_true",
                    help="read a reference subtitle file without {...} lines as a description track")
-    e.add_argument("--compare", type=Path, metavar="OTHER_SCRIPT",
+    e.add_argument("--compare", type=_path, metavar="OTHER_SCRIPT",
                    help="a second script to evaluate against the same references, side by side")
     # --json names a file here, not the progress format of the other commands: progress stays as bars.
-    e.add_argument("--json", type=Path, dest="json_file", metavar="OUT.json", help="also write the results as JSON")
+    e.add_argument("--json", type=_path, dest="json_file", metavar="OUT.json", help="also write the results as JSON")
     e.add_argument("--quiet", action="store_true", help="no progress on stderr")
     e.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
     e.set_defaults(run=_run_evaluate, json=False)
@@ -188,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "needs a token.")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    sv.add_argument("--data", type=Path, metavar="DIR",
+    sv.add_argument("--data", type=_path, metavar="DIR",
                     help="folder the projects are kept in (default ~/.local/share/videodesc/studio)")
     sv.add_argument("--token", default=None,
                     help="the token every request must carry (default: $VIDEODESC_TOKEN); needed beyond 127.0.0.1")
-    sv.add_argument("--media-folder", type=Path, metavar="DIR", help="a folder of videos to pick projects from")
+    sv.add_argument("--media-folder", type=_path, metavar="DIR", help="a folder of videos to pick projects from")
     sv.add_argument("--max-upload-mb", type=int, default=4096, metavar="MB", help="largest upload (default 4096 MiB)")
     sv.add_argument("--jobs", type=int, default=1, metavar="N", help="jobs run at once (default 1)")
     _writer_arguments(sv)
@@ -203,14 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze_arguments(a: argparse.ArgumentParser) -> None:
-    a.add_argument("video", type=Path, metavar="VIDEO", help="the video file (anything ffmpeg reads)")
-    a.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
+    a.add_argument("video", type=_path, metavar="VIDEO", help="the video file (anything ffmpeg reads)")
+    a.add_argument("-o", "--output", type=_path, required=True, metavar="OUT", help="output folder")
     a.add_argument("--lang", choices=["ko", "en", "auto"], default="auto",
                    help="language of the dialogue (default: auto-detect; forcing it is more reliable)")
-    a.add_argument("--subtitles", type=Path, metavar="FILE",
+    a.add_argument("--subtitles", type=_path, metavar="FILE",
                    help="SRT or WebVTT dialogue to use instead of speech recognition "
                         "(UTF-8 or cp949/EUC-KR; {...} lines are kept as reference descriptions)")
-    a.add_argument("--asr-model", type=Path, metavar="PATH",
+    a.add_argument("--asr-model", type=_path, metavar="PATH",
                    help="a local faster-whisper model folder, e.g. large-v3 (default: the bundled whisper-base)")
     a.add_argument("--min-slot", type=_seconds, default=1.2, metavar="S",
                    help="shortest pause between speech to offer for a description, before padding (default 1.2 s)")
@@ -223,7 +230,7 @@ def _analyze_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("--vision", choices=["slots", "all", "off"], default="slots",
                    help="which shots to look at for faces and characters: those near a slot (default), "
                         "all, or none")
-    a.add_argument("--cast", type=Path, metavar="FILE",
+    a.add_argument("--cast", type=_path, metavar="FILE",
                    help="TOML or JSON file with a name and reference photos per character, to name "
                         "the characters found (unmatched ones stay 'Person N')")
 
@@ -235,7 +242,7 @@ def _write_arguments(w: argparse.ArgumentParser) -> None:
                         "render pauses the picture while they are spoken")
     w.add_argument("--no-fluency", action="store_true",
                    help="skip the language-model fluency score (faster; style, fit and novelty still count)")
-    w.add_argument("--selector-adapter", "--adapter", dest="adapter", type=Path, metavar="PATH",
+    w.add_argument("--selector-adapter", "--adapter", dest="adapter", type=_path, metavar="PATH",
                    help="a LoRA adapter folder for the selector's language model (made by `videodesc train`)")
     w.add_argument("--describer-pace", action="store_true",
                    help="fit descriptions at a describer's pace (6 Korean syllables or 2.7 English words a "
@@ -250,7 +257,7 @@ def _writer_arguments(w: argparse.ArgumentParser) -> None:
     w.add_argument("--model", metavar="NAME", help="openai: the model name the endpoint serves")
     w.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                    help="openai: environment variable holding the API key (default OPENAI_API_KEY)")
-    w.add_argument("--vlm", type=Path, metavar="PATH", help="transformers: a local vision-language model folder")
+    w.add_argument("--vlm", type=_path, metavar="PATH", help="transformers: a local vision-language model folder")
     w.add_argument("--trust-remote-code", action="store_true",
                    help="transformers: run the Python code that ships in the model folder (only for folders you trust)")
     w.add_argument("--no-images", action="store_true",
