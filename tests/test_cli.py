@@ -189,3 +189,16 @@ def test_a_file_name_starting_with_a_dash_is_a_file_not_an_option(spoken_video, 
         proc = subprocess.run([sys.executable, "-m", "videodesc", *args], capture_output=True, text=True, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert load_timeline((out / "timeline.json").read_text()).utterances
+
+
+@pytest.mark.parametrize("args, said", [
+    (["render", "OUT", "--duck", "nan"], "argument --duck: must be a level in dB from -60 to 0: nan"),
+    (["render", "OUT", "--duck", "inf"], "argument --duck: must be a level in dB from -60 to 0: inf"),
+    (["render", "OUT", "--duck", "100"], "argument --duck: must be a level in dB from -60 to 0: 100"),
+    (["analyze", "V.mp4", "-o", "OUT", "--min-slot", "nan"], "argument --min-slot: must be a number of seconds"),
+    (["analyze", "V.mp4", "-o", "OUT", "--pad-after", "inf"], "argument --pad-after: must be a number of seconds"),
+])
+def test_impossible_values_are_refused_before_any_work(args, said, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "videodesc", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import errno
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -43,8 +44,17 @@ def _path(text: str) -> Path:
 
 def _seconds(text: str) -> float:
     value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more: {text}")
+    return value
+
+
+def _duck_db(text: str) -> float:
+    value = float(text)
+    # 0 dB is no ducking; a positive level would raise the programme over the description, and
+    # below -60 dB it is simply silent.
+    if not math.isfinite(value) or not -60.0 <= value <= 0.0:
+        raise argparse.ArgumentTypeError(f"must be a level in dB from -60 to 0: {text}")
     return value
 
 
@@ -281,8 +291,8 @@ def _voice_arguments(r: argparse.ArgumentParser) -> None:
 
 
 def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
-    r.add_argument("--duck", type=float, default=-10.0, metavar="DB",
-                   help="programme sound level under a description (default -10 dB)")
+    r.add_argument("--duck", type=_duck_db, default=-10.0, metavar="DB",
+                   help="programme sound level under a description, -60 to 0 (default -10 dB)")
     r.add_argument("--loudness", choices=["ebu", "atsc"], default="ebu",
                    help="loudness target: EBU R128, -23 LUFS (default), or ATSC A/85, -24 LKFS")
     r.add_argument("--container", choices=["mp4", "mkv"], default="mp4",
