@@ -165,7 +165,8 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
         # A kept cue a person moved out of every part of its slot is kept all the same.
         placed = {id(cue) for cue in cues}
         cues = sorted(cues + [cue for cue in kept.cues if id(cue) not in placed], key=lambda c: c.start)
-        provenance = {**kept.provenance, **provenance}
+        # What render said of the script (its voice, its loudness) holds no more once a slot changes.
+        provenance = {**{k: v for k, v in kept.provenance.items() if k not in ("voice", "loudness")}, **provenance}
         skipped.sort(key=lambda s: s.start)
 
     script = Script(media=timeline.media, language=language, characters=facts.characters if facts else [],
