@@ -56,7 +56,9 @@ def test_an_uploaded_video_is_described_edited_and_rendered_with_the_new_text(st
     project = studio.get(f"/api/projects/{described}").json()
     names = {o["name"] for o in project["outputs"]}
     assert {"studio_clip.ad.mp4", "studio_clip.ad-mix.m4a", "studio_clip.ad-stem.wav", "descriptions.vtt", "descriptions.srt",
-            "script.json"} <= names
+            "script.json", "studio_clip.ad.dapt.ttml"} <= names
+    dapt = studio.get(f"/api/projects/{described}/files/studio_clip.ad.dapt.ttml")
+    assert dapt.status_code == 200 and NEW_TEXT in dapt.text and 'daptm:scriptType="asRecorded"' in dapt.text
     download = studio.get(f"/api/projects/{described}/files/studio_clip.ad.mp4")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     video = tmp_path / "ad.mp4"

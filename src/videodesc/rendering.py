@@ -14,6 +14,11 @@ picture held, every programme sound track gets the silence, and the cues, the st
 the text tracks are shifted by the pauses before them. The rendered script records the pauses in
 its provenance (`extended_pauses`, JSON), so that rendering it again first maps its cue times
 back to programme time.
+
+`RenderOptions.script` renders other descriptions than script.json's: a DAPT document (as
+`write` and `render` write it, edited in another tool, or written by one) or another
+script.json; its cues replace the script's for this render, and the rendered script.json keeps
+them. `render` also writes the rendered script as an asRecorded DAPT document, NAME.ad.dapt.ttml.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from pathlib import Path
 from videodesc.errors import InputError
 from videodesc.media import ffmpeg
 from videodesc.media.probe import content_hash
+from videodesc.output.dapt import Ducking, read_dapt, to_dapt
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
-from videodesc.records import Cue, SchemaError, Script, SkippedSlot, Timeline, dumps, load_script, load_timeline
+from videodesc.records import (Candidate, Cue, SchemaError, Script, SkippedSlot, Timeline, dumps, load_script,
+                               load_timeline)
 from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, extend_video, freezes_json, merge,
                                      parse_freezes, shift, total, unshift)
 from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
@@ -45,6 +52,8 @@ SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
 MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
 PAUSES = "extended_pauses"  # provenance key: the pauses of extended description, JSON [[at, seconds], ...]
 PAUSES_TEXT = "extended description"  # provenance key: the same, for people (the review page)
+IMPORTED = "imported"  # provenance key: the file the cues were taken from (`--script`)
+LANGUAGES = ("ko", "en")  # the languages a script can be voiced in
 
 
 @dataclass
@@ -56,6 +65,8 @@ class RenderOptions:
     ad_default: bool = False  # make the described track the default audio track
     max_speedup: float = 1.25
     extended: bool = False  # pause the picture for a cue that fits no other way (extended description)
+    # Render these descriptions instead of script.json's: a DAPT document or a script.json.
+    script: Path | None = None
 
 
 @dataclass
@@ -74,8 +85,11 @@ class RenderResult:
     warnings: list[str]
 
 
-def load_for_render(out: Path) -> tuple[Script, Timeline, Path]:
-    """The script, the time line and the source video, or one clear InputError."""
+def load_for_render(out: Path, replacement: Path | None = None) -> tuple[Script, Timeline, Path]:
+    """The script, the time line and the source video, or one clear InputError.
+
+    With `replacement` (a DAPT document or a script.json), its cues replace the script's.
+    """
     script_file, timeline_file = out / "script.json", out / "timeline.json"
     for needed, step in ((timeline_file, "analyze VIDEO -o"), (script_file, "write")):
         if not needed.is_file():
@@ -86,6 +100,9 @@ def load_for_render(out: Path) -> tuple[Script, Timeline, Path]:
     except (SchemaError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{script_file} cannot be read: {exc}") from exc
     script = _in_programme_time(script)
+    if replacement is not None:
+        script = replace_cues(script, timeline, Path(replacement))
+        script_file = Path(replacement)  # what the messages below are about
     video = Path(script.media.path)
     if not video.is_file():
         raise InputError(f"the video {video} named in {script_file} is missing")
@@ -104,7 +121,7 @@ def load_for_render(out: Path) -> tuple[Script, Timeline, Path]:
 def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResult:
     """Render the script in `out` into described media. See the module docstring."""
     out = Path(out)
-    script, timeline, video = load_for_render(out)
+    script, timeline, video = load_for_render(out, options.script)
     spec = resolve_voice(options.voice, script.language, options.rate)
     voice = make_voice(spec)
     speech = SpeechCache(out / "work" / "speech")
@@ -173,7 +190,8 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                 warnings += more
             warnings += writer(source, m4a_tmp, text_cues, script.language, publish.path(target),
                                options.ad_default) or []
-        outputs = [stem, target, m4a]
+        dapt = out / f"{stem_name}.ad.dapt.ttml"
+        outputs = [stem, target, m4a, dapt]
 
         # A dropped cue leaves its slot silent: the script and the review page say why.
         rendered = dataclasses.replace(script, cues=final_cues, skipped=sorted(script.skipped + dropped,
@@ -187,12 +205,76 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                                            f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
         publish.path(out / "descriptions.vtt").write_text(to_vtt(final_cues), encoding="utf-8")
         publish.path(out / "descriptions.srt").write_text(to_srt(final_cues), encoding="utf-8")
+        # The programme was ducked only where mix() had a programme to duck (and a duck to make).
+        ducking = (Ducking(report.duck_windows, options.mix.duck_db, options.mix.ramp, duration)
+                   if programme is not None and report.duck_windows and options.mix.duck_db != 0 else None)
+        publish.path(dapt).write_text(to_dapt(rendered, "asRecorded", ducking, provenance.get(PAUSES)),
+                                      encoding="utf-8")
         publish.path(out / "review.html").write_text(render_review(rendered, timeline, report, warnings),
                                                      encoding="utf-8")
         publish.path(out / "script.json").write_text(dumps(rendered), encoding="utf-8")  # last: it names the rest
     for warning in warnings:
         reporter.warning(warning)
     return RenderResult(rendered, outputs, report.result, warnings)
+
+
+def replace_cues(script: Script, timeline: Timeline, path: Path) -> Script:
+    """`script` with the cues of `path` instead of its own: those of a script.json of the same
+    video, or the Script Events of a DAPT document (any other file is read as one).
+
+    A DAPT event becomes a cue at the event's time (mapped back to programme time when the
+    document records videodesc's extended-description pauses), in the slot holding its start
+    (-1 when none does), over the shots it overlaps, with its text as the one candidate
+    (backend "dapt"). Events that represent the sound rather than the picture (a dubbing
+    script's dialogue) and events without text are left out: there is nothing to describe.
+
+    Raises:
+        InputError: the file is missing or unreadable, of another video, or not DAPT.
+    """
+    if not path.is_file():
+        raise InputError(f"--script {path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"--script {path}: {exc.strerror or exc}") from exc
+    if path.suffix.lower() == ".json":
+        try:
+            other = _in_programme_time(load_script(data.decode("utf-8")))
+        except (SchemaError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path} cannot be read: {exc}") from exc
+        if other.media.content_hash != script.media.content_hash:
+            raise InputError(f"{path} describes {Path(other.media.path).name}, not {Path(script.media.path).name}")
+        return dataclasses.replace(script, language=other.language, cues=other.cues, skipped=other.skipped,
+                                   provenance={**script.provenance, IMPORTED: path.name})
+
+    document = read_dapt(data, path.name)
+    language = document.language.split("-")[0].lower()
+    if language not in LANGUAGES:
+        raise InputError(f"{path.name} is in {document.language or 'no language'} (xml:lang); videodesc speaks "
+                         f"{' or '.join(LANGUAGES)}")
+    freezes = parse_freezes(document.pauses)
+    events = [e for e in document.events if not (e.represents or "visual").startswith("audio")]
+    if document.events and not events:
+        raise InputError(f"{path.name} represents {' '.join(document.script_represents) or 'audio'}: a dubbing "
+                         "script or transcript of the sound, not audio description")
+    events = sorted((e for e in events if e.text.strip()), key=lambda e: e.begin)
+    duration = script.media.duration
+    cues = []
+    for number, event in enumerate(events):
+        # Left open by the document, an event lasts until the next one, as far as render is concerned.
+        following = events[number + 1].begin if number + 1 < len(events) else duration + total(freezes)
+        start = round(unshift(event.begin, freezes), 3)
+        end = max(start, round(unshift(event.end if event.end is not None else following, freezes), 3))
+        slot = next((i for i, s in enumerate(timeline.slots) if s.start - 1e-6 <= start < s.end), -1)
+        shots = [shot.index for shot in timeline.shots
+                 if shot.start < max(end, start + 1e-3) and shot.end > start]
+        lang = event.language.split("-")[0].lower() or language
+        cues.append(Cue(start=start, end=end, text=event.text, lang=lang if lang in LANGUAGES else language,
+                        slot=slot, shots=shots, candidates=[Candidate(text=event.text, backend="dapt")], chosen=0))
+    filled = {cue.slot for cue in cues}
+    return dataclasses.replace(script, language=language, cues=cues,
+                               skipped=[s for s in script.skipped if s.slot not in filled],
+                               provenance={**script.provenance, IMPORTED: f"{path.name} (DAPT {document.script_type})"})
 
 
 def _time_available(cue: Cue, following: Cue | None, timeline: Timeline, duration: float) -> float:

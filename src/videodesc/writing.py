@@ -4,7 +4,8 @@ Reads `timeline.json` (and `facts.json` when the vision stage ran) from the outp
 `analyze`, times the voice that will speak (so that cues fit it), asks a writer backend for
 candidates slot by slot in time order -- each slot knowing the descriptions chosen before it and
 what the viewer was told -- lets the selector choose, and writes `script.json`,
-`descriptions.vtt`, `descriptions.srt` and `review.html`.
+`descriptions.vtt`, `descriptions.srt`, `NAME.ad.dapt.ttml` (the script as a W3C DAPT document,
+before recording, for other audio description tools) and `review.html`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from videodesc import __version__
 from videodesc.errors import InputError, ModelError
+from videodesc.output.dapt import to_dapt
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
@@ -174,6 +176,7 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
     write_text_atomic(out / "script.json", dumps(script))
     write_text_atomic(out / "descriptions.vtt", to_vtt(cues))
     write_text_atomic(out / "descriptions.srt", to_srt(cues))
+    write_text_atomic(out / f"{Path(script.media.path).stem}.ad.dapt.ttml", to_dapt(script, "preRecording"))
     write_text_atomic(out / "review.html", render_review(script, timeline))
     return script
 

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write", help="write descriptions for the slots of an analysed video",
         description="Write audio descriptions for the slots found by `analyze`: candidates from a writer, "
                     "scored and chosen, fitted to their slots. Writes script.json, descriptions.vtt, "
-                    "descriptions.srt and review.html into OUT.")
+                    "descriptions.srt, NAME.ad.dapt.ttml (W3C DAPT) and review.html into OUT.")
     w.add_argument("output", type=_path, metavar="OUT", help="the output folder of `videodesc analyze`")
     w.add_argument("--lang", choices=["ko", "en"], help="language of the descriptions (default: the dialogue's)")
     w.add_argument("--slots", type=_slot_numbers, metavar="N[,N...]",
@@ -101,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "render", help="speak the script and write the described video and sound",
         description="Speak script.json (as written, or as you edited it), duck the programme sound under "
                     "each description, normalise the loudness, and write NAME.ad.mp4 (original audio plus a "
-                    "described track and a text track), NAME.ad-mix.m4a, NAME.ad-stem.wav and the "
-                    "descriptions as VTT and SRT into OUT. Only changed cues are spoken again.")
+                    "described track and a text track), NAME.ad-mix.m4a, NAME.ad-stem.wav, the "
+                    "descriptions as VTT and SRT, and NAME.ad.dapt.ttml (W3C DAPT, as recorded) into OUT. "
+                    "Only changed cues are spoken again.")
     r.add_argument("output", type=_path, metavar="OUT", help="the output folder holding script.json")
     _voice_arguments(r)
     _render_arguments(r)
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _analyze_arguments(d)
     _write_arguments(d)
     _voice_arguments(d)
-    _render_arguments(d, own_extended=False)
+    _render_arguments(d, own_extended=False, script=False)
     _add_common(d)
     d.set_defaults(run=_run_describe)
 
@@ -290,7 +291,11 @@ def _voice_arguments(r: argparse.ArgumentParser) -> None:
                    help="http voice: environment variable holding the API key")
 
 
-def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True) -> None:
+def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True, script: bool = True) -> None:
+    if script:  # not for `describe`, which renders the script it has just written
+        r.add_argument("--script", type=_path, metavar="FILE",
+                       help="render these descriptions instead of script.json's: a DAPT document (.ttml, such as "
+                            "NAME.ad.dapt.ttml edited in another tool) or a script.json")
     r.add_argument("--duck", type=_duck_db, default=-10.0, metavar="DB",
                    help="programme sound level under a description, -60 to 0 (default -10 dB)")
     r.add_argument("--loudness", choices=["ebu", "atsc"], default="ebu",
@@ -537,7 +542,7 @@ def _render_options(args: argparse.Namespace):
     target = ATSC_A85 if args.loudness == "atsc" else LoudnessTarget()
     return RenderOptions(voice=voice, rate=args.rate, mix=MixSettings(duck_db=args.duck, target=target),
                          container=args.container, ad_default=args.ad_default,
-                         extended=args.extended)
+                         extended=args.extended, script=getattr(args, "script", None))
 
 
 def main(argv: list[str] | None = None) -> int:
