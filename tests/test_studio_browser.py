@@ -123,18 +123,21 @@ def test_every_control_of_a_description_works_from_the_keyboard(studio, driver, 
     first = script()["cues"][0]
     buttons = lambda n: {b.text: b for b in driver.find_elements(By.CSS_SELECTOR, f"#cue-{n} button")}
 
-    # Another alternative, chosen with the arrow keys.
+    # Another alternative, chosen with the arrow keys: saved, and the page shows it once the
+    # answer is back (its revision changes as the page takes the saved script in).
+    revision = lambda: driver.execute_script("return state.revision")
     radios = driver.find_elements(By.CSS_SELECTOR, "#cue-0 input[type=radio]")
     assert len(radios) >= 2
     chosen = next(n for n, r in enumerate(radios) if r.is_selected())
+    before = revision()
     radios[chosen].send_keys(Keys.ARROW_DOWN if chosen + 1 < len(radios) else Keys.ARROW_UP)
     picked = chosen + 1 if chosen + 1 < len(radios) else chosen - 1
-    WebDriverWait(driver, 20).until(lambda d: script()["cues"][0]["chosen"] == picked)
+    WebDriverWait(driver, 20).until(lambda d: revision() != before)
+    assert script()["cues"][0]["chosen"] == picked
     assert script()["cues"][0]["text"] == first["candidates"][picked]["text"]
     assert driver.find_element(By.ID, "text-0").get_attribute("value") == first["candidates"][picked]["text"]
 
     # Later by 0.1 s, twice, then earlier once; focus stays on the description's heading.
-    revision = lambda: driver.execute_script("return state.revision")
     for label in ("0.1 s later", "0.1 s later", "0.1 s earlier"):
         before = revision()
         buttons(0)[label].send_keys(Keys.ENTER)
