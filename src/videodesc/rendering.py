@@ -133,8 +133,8 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
         fitted: list[FittedCue] = []
         dropped: list[SkippedSlot] = []
         for number, cue in enumerate(cues):
-            limit = _time_available(cue, cues[number + 1] if number + 1 < len(cues) else None, timeline,
-                                    script.media.duration)
+            following = cues[number + 1].start if number + 1 < len(cues) else None
+            limit, _ = time_available(cue.start, cue.slot, following, timeline, script.media.duration)
             result = _fit(cue, limit, voice, spec, speech, options, out / "work" / "speech")
             if result is None and options.extended:
                 result, freeze = _pause_for(cue, limit, voice, spec, speech, script.media.fps)
@@ -277,15 +277,18 @@ def replace_cues(script: Script, timeline: Timeline, path: Path) -> Script:
                                provenance={**script.provenance, IMPORTED: f"{path.name} (DAPT {document.script_type})"})
 
 
-def _time_available(cue: Cue, following: Cue | None, timeline: Timeline, duration: float) -> float:
-    """Seconds from the cue's start to the next speech, the next cue or the end of the video."""
-    ends = [duration]
-    ends += [s.start for s in timeline.speech_regions if s.start >= cue.start + 1e-3]
-    if following is not None:
-        ends.append(following.start - MIN_GAP)
-    if 0 <= cue.slot < len(timeline.slots) and timeline.slots[cue.slot].start <= cue.start + 1e-3:
-        ends.append(timeline.slots[cue.slot].end)
-    return max(0.0, min(ends) - cue.start)
+def time_available(start: float, slot: int, next_start: float | None, timeline: Timeline,
+                   duration: float) -> tuple[float, str]:
+    """Seconds a cue starting at `start` in `slot` may be heard for, and what ends them: the next
+    speech, the next cue (starting at `next_start`), the end of its slot or of the video."""
+    ends = [(duration, "the end of the video")]
+    ends += [(s.start, "the next dialogue") for s in timeline.speech_regions if s.start >= start + 1e-3]
+    if next_start is not None:
+        ends.append((next_start - MIN_GAP, "the next description"))
+    if 0 <= slot < len(timeline.slots) and timeline.slots[slot].start <= start + 1e-3:
+        ends.append((timeline.slots[slot].end, "the end of its gap"))
+    end, what = min(ends)
+    return max(0.0, end - start), what
 
 
 def _fit(cue: Cue, limit: float, voice, spec: VoiceSpec, speech: SpeechCache, options: RenderOptions,

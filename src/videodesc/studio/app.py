@@ -32,6 +32,7 @@ from videodesc.speak import SpeechCache, VoiceSpec, make_voice, resolve_voice
 from videodesc.studio.editing import Conflict, ScriptEditor
 from videodesc.studio.jobs import JobQueue
 from videodesc.studio.projects import NotFound, Project, ProjectStore, inside, safe_file_name
+from videodesc.workfolder import atomic_path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHANGE_HEADER = "x-videodesc"
@@ -188,13 +189,12 @@ def create_app(settings: StudioSettings) -> FastAPI:
             target = folder / source
             target.parent.mkdir()
             received = 0
-            with open(target.with_suffix(target.suffix + ".part"), "wb") as part:
+            with atomic_path(target) as partial, open(partial, "wb") as part:
                 async for chunk in request.stream():
                     received += len(chunk)
                     if received > settings.max_upload_bytes:
                         raise too_big
                     part.write(chunk)
-            target.with_suffix(target.suffix + ".part").rename(target)
             media = await asyncio.to_thread(probe, target)  # by its content, not its name
             project = store.create(project_id, folder, name or Path(filename).stem, str(source), language, voice,
                                    media.duration, known_writer(writer))

@@ -15,6 +15,7 @@ from pathlib import Path
 from videodesc.errors import InputError, ModelError
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.records import Candidate, Cue, Script, SkippedSlot, Timeline, dumps, load_script, load_timeline
+from videodesc.rendering import MIN_GAP, time_available
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
 from videodesc.workfolder import write_text_atomic
@@ -22,7 +23,6 @@ from videodesc.write.speaking import SpeakingRate, spoken_seconds, voice_rate
 from videodesc.write.style import problems
 
 BY_HAND = "person"  # Candidate.backend of a text a person typed
-MIN_GAP = 0.1  # s kept between two cues, as render keeps it
 
 
 class Conflict(InputError):
@@ -74,13 +74,9 @@ class ScriptEditor:
         timeline = self.timeline
         needed = spoken_seconds(text, script.language, self.rate(script.language))
         others = [c for n, c in enumerate(script.cues) if n != index]
-        ends = [(script.media.duration, "the end of the video")]
-        ends += [(s.start, "the next dialogue") for s in timeline.speech_regions if s.start >= start + 1e-3]
-        ends += [(c.start - MIN_GAP, "the next description") for c in others if c.start > start]
-        if 0 <= slot < len(timeline.slots) and timeline.slots[slot].start <= start + 1e-3:
-            ends.append((timeline.slots[slot].end, "the end of its gap"))
-        limit, what = min(ends)
-        available = max(0.0, limit - start)
+        following = min((c.start for c in others if c.start > start), default=None)
+        # The time render will give it, so that what is said here is what render then does.
+        available, what = time_available(start, slot, following, timeline, script.media.duration)
         if needed > available:
             found.append(f"too long: about {needed:.1f} s to say, {available:.1f} s before {what}")
         if any(s.start <= start < s.end for s in timeline.speech_regions):
