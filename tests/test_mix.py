@@ -313,14 +313,17 @@ def test_a_mono_programme_gives_a_mono_mix(media, tmp_path):
     assert abs(voice_in_mix - dialogue) <= 1.0
 
 
-def test_a_5_1_programme_is_downmixed_to_stereo(media, tmp_path):
+def test_a_5_1_programme_keeps_5_1(media, tmp_path):
+    """No longer downmixed to stereo: tests/test_mix_surround.py checks the 5.1 mix in detail."""
     programme = tmp_path / "surround.wav"
     ffmpeg("-i", str(media["programme"]), "-af", "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0*c0|BL=0.3*c0|BR=0.3*c1",
            "-c:a", "pcm_s16le", str(programme))
     report, stem, mixed = run_mix(media, tmp_path, programme=programme)
-    assert probe(mixed)["streams"][0]["channels"] == 2 and report.channels == 2
-    assert any("downmixed to stereo" in w for w in report.warnings)
-    assert abs(lufs(decode(mixed, 2)) - (-23.0)) <= 0.5
+    stream = probe(mixed)["streams"][0]
+    assert (stream["channels"], stream["channel_layout"]) == (6, "5.1")
+    assert (report.channels, report.layout) == (6, "5.1")
+    assert not any("downmixed to stereo" in w for w in report.warnings)
+    assert abs(measure(mixed).integrated - (-23.0)) <= 0.5
 
 
 # ---------------------------------------------------------------- bad input

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,31 @@ from videodesc.media import ffmpeg
 SILENCE_LUFS = -70.0
 
 
+# How a target's integrated loudness is measured.
+PROGRAMME = "programme"  # BS.1770 over the whole programme (with its relative gate)
+DIALOGUE = "dialogue"    # BS.1770 over the dialogue only: the speech regions and the spoken descriptions
+# Less dialogue than this (seconds) cannot be measured on its own: BS.1770 gates 400 ms blocks.
+MIN_DIALOGUE_S = 2.0
+
+
 @dataclass(frozen=True)
 class LoudnessTarget:
-    """Where the described mix must land: EBU R128 by default."""
+    """Where the described mix must land: EBU R128 by default.
+
+    `gating` says what `integrated` is measured over: the whole programme, or (as Netflix's
+    dialogue-gated loudness asks) only where someone speaks.
+    """
 
     name: str = "EBU R128"
     integrated: float = -23.0  # LUFS
     true_peak: float = -1.0    # dBTP, a ceiling
-    tolerance: float = 0.5     # LU either side of `integrated`
+    tolerance: float = 1.0     # LU either side of `integrated` (R128 v4.0: +/-1 LU in production)
+    gating: str = PROGRAMME
+
+    @property
+    def unit(self) -> str:
+        """LUFS and LKFS are the same unit; American specs say LKFS."""
+        return "LUFS" if self.name.startswith("EBU") else "LKFS"
 
 
 EBU_R128 = LoudnessTarget()
@@ -89,6 +107,53 @@ def _parse_summary(text: str) -> Loudness:
     peak = value("Peak", "dBFS")
     return Loudness(integrated=integrated, true_peak=-math.inf if peak is None else peak,
                     lra=value("LRA", "LU") or 0.0)
+
+
+def select_expression(regions: Sequence[tuple[float, float]]) -> str:
+    """An `aselect` expression keeping the audio inside `regions` (seconds)."""
+    return "+".join(f"between(t,{start:.3f},{end:.3f})" for start, end in regions)
+
+
+def merge_regions(regions: Sequence[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """`regions` clipped to 0..duration, sorted, and joined where they touch (within 50 ms)."""
+    merged: list[list[float]] = []
+    for start, end in sorted((max(0.0, float(s)), min(duration, float(e))) for s, e in regions):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1] + 0.05:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def measure_gated(path: Path, regions: Sequence[tuple[float, float]], duration: float
+                  ) -> tuple[Loudness, Loudness | None]:
+    """The loudness of the first audio stream of `path` over the whole file and over `regions` only
+    (the dialogue), in one pass; the second is None when the regions hold less than MIN_DIALOGUE_S.
+
+    Raises:
+        InputError: the file is missing or holds no audio.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    regions = merge_regions(regions, duration)
+    if sum(end - start for start, end in regions) < MIN_DIALOGUE_S:
+        return measure(path), None
+    graph = (f"[0:a:0]aresample=48000,asplit=2[s][d];{ebur128('[s]', 'signal')};"
+             f"[d]aselect='{select_expression(regions)}',asetpts=N/SR/TB[g];{ebur128('[g]', 'dialogue')}")
+    args = ["-i", str(path)]
+    with tempfile.TemporaryDirectory(prefix=".loudness-") as scratch:
+        if len(graph) < 60_000:
+            args += ["-filter_complex", graph]
+        else:  # hundreds of speech regions
+            script = Path(scratch) / "graph.txt"
+            script.write_text(graph, encoding="utf-8")
+            args += ["-filter_complex_script", str(script)]
+        found = run_measured([*args, "-map", "[msignal]", "-map", "[mdialogue]", "-f", "null", "-"],
+                             ["signal", "dialogue"], what=f"measuring the loudness of {path.name}")
+    return found["signal"], found["dialogue"]
 
 
 def measure(path: Path) -> Loudness:
