@@ -44,7 +44,8 @@ demo: setup
 	@echo "descriptions as tracks), .ad-mix.m4a, .ad-stem.wav; review.html (the descriptions, their"
 	@echo "alternatives and the loudness) and report.html (the analysis) open in a browser."
 
-# axe-core, the accessibility checker the studio's browser tests run in the page (npm, pinned by the lock file).
+# What the browser tests load into pages (npm, pinned by the lock file): axe-core, the accessibility checker
+# of the studio tests, and hls.js, the HLS player of the streaming tests.
 browser: tests/browser/node_modules/axe-core/axe.min.js
 
 tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package.json tests/browser/package-lock.json
