@@ -15,6 +15,13 @@ the text tracks are shifted by the pauses before them. The rendered script recor
 its provenance (`extended_pauses`, JSON), so that rendering it again first maps its cue times
 back to programme time.
 
+The mix follows a delivery preset (delivery.py; EBU R128 unless asked): its loudness target,
+measured over the whole programme or dialogue-gated, and its true-peak ceiling. With
+`RenderOptions.deliver` the preset's WAV deliverables (premix, stem, at its bit depth and layout)
+are written into OUT/deliver/KEY/ as well. Every render ends with a QC report (output/qc.py): each
+output measured as delivered and checked rule by rule, as OUT/qc.json, OUT/qc.html and a section of
+review.html. `RenderOptions.streaming` packages the described programme for HLS and/or DASH.
+
 `RenderOptions.script` renders other descriptions than script.json's: a DAPT document (as
 `write` and `render` write it, edited in another tool, or written by one) or another
 script.json; its cues replace the script's for this render, and the rendered script.json keeps
@@ -31,10 +38,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from videodesc.delivery import PRESETS, Deliverable, Preset, file_name, hand_over
 from videodesc.errors import InputError
 from videodesc.media import ffmpeg
 from videodesc.media.probe import content_hash
 from videodesc.output.dapt import Ducking, read_dapt, to_dapt
+from videodesc.output.qc import PREMIX, QC_FILE, QC_PAGE, STEM, RenderFacts, qc_page, run_qc, to_json
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
@@ -42,9 +51,12 @@ from videodesc.records import (Candidate, Cue, SchemaError, Script, SkippedSlot,
                                load_timeline)
 from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, extend_video, freezes_json, merge,
                                      parse_freezes, shift, total, unshift)
-from videodesc.render.mix import Loudness, MixSettings, Placement, mix, tempo
-from videodesc.render.mux import AAC_BITRATE_PER_CHANNEL
-from videodesc.render.mux import TextCue, streams_of, subtitle_streams, write_ad_mkv, write_ad_mp4, write_m4a
+from videodesc.output.streaming import package_dash, package_hls
+from videodesc.render.loudness import measure, merge_regions
+from videodesc.render.mix import (Loudness, MixReport, MixSettings, Placement, layout_channels, mix, mix_layout,
+                                  tempo)
+from videodesc.render.mux import (TextCue, aac_encoding, language_code, streams_of, subtitle_streams,
+                                  write_ad_mkv, write_ad_mp4, write_m4a)
 from videodesc.speak import SpeechCache, VoiceSpec, make_voice, resolve_voice
 from videodesc.workfolder import OutputGroup, atomic_path, stage_key
 
@@ -54,13 +66,17 @@ PAUSES = "extended_pauses"  # provenance key: the pauses of extended description
 PAUSES_TEXT = "extended description"  # provenance key: the same, for people (the review page)
 IMPORTED = "imported"  # provenance key: the file the cues were taken from (`--script`)
 LANGUAGES = ("ko", "en")  # the languages a script can be voiced in
+PEAK_SLACK_DB = 0.05  # dB over the ceiling that a true-peak reading may show before the mix is limited again
 
 
 @dataclass
 class RenderOptions:
     voice: VoiceSpec | None = None  # None: the default voice for the script's language
     rate: float = 1.0  # speaking pace for the default voice
-    mix: MixSettings = field(default_factory=MixSettings)
+    mix: MixSettings = field(default_factory=MixSettings)  # its target and format come from `preset`
+    preset: Preset = PRESETS["ebu"]  # the loudness rules the mix follows and QC checks
+    deliver: bool = False  # also write the preset's WAV deliverables into OUT/deliver/KEY/
+    streaming: tuple[str, ...] = ()  # "hls" and/or "dash": package the described programme for streaming
     container: str = "mp4"  # or "mkv" (WebVTT inside)
     ad_default: bool = False  # make the described track the default audio track
     max_speedup: float = 1.25
@@ -83,6 +99,7 @@ class RenderResult:
     outputs: list[Path]
     loudness: Loudness
     warnings: list[str]
+    qc_passed: bool = True
 
 
 def load_for_render(out: Path, replacement: Path | None = None) -> tuple[Script, Timeline, Path]:
@@ -156,30 +173,53 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
 
     stem_name = video.stem
     render_folder = out / "work" / "render"
+    preset = options.preset
+    regions = [(shift(s.start, freezes), _shift_start(s.end, freezes)) for s in timeline.speech_regions]
+    settings = mix_settings(options, regions, duration)
     # Every published file is written under a temporary name and all are renamed together at the
     # end: a failure while muxing (a full disk, say) leaves the previous outputs as they were.
     with OutputGroup() as publish:
         with reporter.stage("mix"):
-            programme = _programme_audio(video, script, render_folder)
+            programme = _programme_audio(video, script, render_folder, settings.sample_bits)
             if programme is not None and freezes:
                 programme = _extended_wav(programme, freezes, render_folder)
             placements = [Placement(f.cue.start, f.audio, f.seconds) for f in fitted]
-            regions = [(shift(s.start, freezes), _shift_start(s.end, freezes)) for s in timeline.speech_regions]
             render_folder.mkdir(parents=True, exist_ok=True)
             stem = out / f"{stem_name}.ad-stem.wav"
-            with atomic_path(render_folder / "mix.wav") as mixed:
-                report = mix(programme, placements, duration, options.mix, publish.path(stem), mixed, regions)
+            stem_tmp = publish.path(stem)
+            m4a = out / f"{stem_name}.ad-mix.m4a"
+            m4a_tmp = publish.path(m4a)
+            for attempt in range(2):
+                with atomic_path(render_folder / "mix.wav") as mixed:
+                    report = mix(programme, placements, duration, settings, stem_tmp, mixed, regions)
+                # The premixed AAC file: the described track of the video is then copied from it,
+                # not encoded a second time.
+                write_m4a(render_folder / "mix.wav", m4a_tmp, script.language)
+                # A lossy encoding raises peaks (by decibels on dense, loud sound): when the AAC
+                # passes the ceiling, the mix is limited again by that much more.
+                over = measure(m4a_tmp).true_peak - settings.target.true_peak
+                if attempt == 1 or report.result.silent or over <= PEAK_SLACK_DB:
+                    break
+                settings = dataclasses.replace(settings, peak_margin_db=settings.peak_margin_db + over + 0.2)
+                warnings.append(f"the AAC encoding raised the mix's true peak {over:.1f} dB above "
+                                f"{settings.target.true_peak:g} dBTP: the mix was limited again with "
+                                f"{settings.peak_margin_db:.1f} dB of headroom")
             warnings += report.warnings
+            # The channels the preset's layout rule expects: the programme's layout kept, or stereo.
+            planned = layout_channels(mix_layout(programme, settings.stereo)[0] or "mono")
+            mixes = [(report, render_folder / "mix.wav", stem_tmp)]
+            if options.deliver and preset.also_stereo and report.channels > 2:
+                stereo_stem = render_folder / "stem-2.0.wav"
+                with atomic_path(render_folder / "mix-2.0.wav") as mixed:
+                    stereo = mix(programme, placements, duration, dataclasses.replace(settings, stereo=True),
+                                 stereo_stem, mixed, regions)
+                mixes.append((stereo, render_folder / "mix-2.0.wav", stereo_stem))
 
         final_cues = _published_cues(fitted, publish.path(out / SPEECH_DIR))
         text_cues = [TextCue(c.start, c.end, c.text) for c in final_cues]
+        vtt = publish.path(out / "descriptions.vtt")
+        vtt.write_text(to_vtt(final_cues), encoding="utf-8")
         with reporter.stage("mux"):
-            mixed = render_folder / "mix.wav"
-            # The premixed AAC file first: the described track of the video is then copied from it,
-            # not encoded a second time.
-            m4a = out / f"{stem_name}.ad-mix.m4a"
-            m4a_tmp = publish.path(m4a)
-            write_m4a(mixed, m4a_tmp, script.language)
             writer, suffix = (write_ad_mkv, "mkv") if options.container == "mkv" else (write_ad_mp4, "mp4")
             target = out / f"{stem_name}.ad.{suffix}"
             source = video
@@ -188,10 +228,42 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                 # source that the writer then takes as it takes the source.
                 source, more = _extended_source(video, script, freezes, programme, render_folder)
                 warnings += more
-            warnings += writer(source, m4a_tmp, text_cues, script.language, publish.path(target),
-                               options.ad_default) or []
+            target_tmp = publish.path(target)
+            warnings += writer(source, m4a_tmp, text_cues, script.language, target_tmp, options.ad_default) or []
         dapt = out / f"{stem_name}.ad.dapt.ttml"
         outputs = [stem, target, m4a, dapt]
+
+        if options.streaming:
+            with reporter.stage("package"):
+                for kind in options.streaming:
+                    package = package_hls if kind == "hls" else package_dash
+                    folder = out / f"{stem_name}.{kind}"
+                    warnings += package(target_tmp, m4a_tmp, vtt, script.language, publish.path(folder))
+                    outputs.append(folder)
+
+        deliverables = []
+        if options.deliver:
+            deliverables = _deliverables(preset, mixes, out / "deliver" / preset.key, stem_name, script.language,
+                                         publish, planned)
+            outputs += sorted({out / "deliver" / preset.key / d.name for d in deliverables})
+
+        with reporter.stage("qc"):
+            checked = [Deliverable(PREMIX, m4a_tmp, m4a.name, planned, delivered=False), *deliverables]
+            if not options.deliver:
+                checked.append(Deliverable(STEM, stem_tmp, stem.name, 1, delivered=False))
+            cue_spans = [(f.cue.start, f.cue.start + f.seconds) for f in fitted]
+            notes = [f.note or "" for f in fitted]
+            facts = RenderFacts(duration, regions, cue_spans, sped_up=sum("sped up" in n for n in notes),
+                                shortened=sum("shorter alternative" in n for n in notes), dropped=len(dropped))
+            qc = run_qc(checked, facts, dataclasses.replace(preset, target=settings.target))
+            qc_report = qc.to_dict()
+            publish.path(out / QC_FILE).write_text(to_json(qc), encoding="utf-8")
+            publish.path(out / QC_PAGE).write_text(qc_page(qc_report, video.name), encoding="utf-8")
+            outputs.append(out / QC_PAGE)
+            if not qc.passed:
+                failed = [f"{r.rule} ({r.file or 'programme'}: {r.value}, limit {r.limit})"
+                          for r in qc.rules if not r.passed]
+                warnings.append(f"QC against {qc.standard} failed: {'; '.join(failed)}")
 
         # A dropped cue leaves its slot silent: the script and the review page say why.
         rendered = dataclasses.replace(script, cues=final_cues, skipped=sorted(script.skipped + dropped,
@@ -202,20 +274,48 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
             provenance[PAUSES_TEXT] = describe_freezes(freezes)
         rendered.provenance = {**provenance, "voice": voice.name,
                                "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
-                                           f"{report.result.true_peak:.1f} dBTP ({options.mix.target.name})"}
-        publish.path(out / "descriptions.vtt").write_text(to_vtt(final_cues), encoding="utf-8")
+                                           f"{report.result.true_peak:.1f} dBTP ({settings.target.name})"}
         publish.path(out / "descriptions.srt").write_text(to_srt(final_cues), encoding="utf-8")
         # The programme was ducked only where mix() had a programme to duck (and a duck to make).
-        ducking = (Ducking(report.duck_windows, options.mix.duck_db, options.mix.ramp, duration)
-                   if programme is not None and report.duck_windows and options.mix.duck_db != 0 else None)
+        ducking = (Ducking(report.duck_windows, settings.duck_db, settings.ramp, duration)
+                   if programme is not None and report.duck_windows and settings.duck_db != 0 else None)
         publish.path(dapt).write_text(to_dapt(rendered, "asRecorded", ducking, provenance.get(PAUSES)),
                                       encoding="utf-8")
-        publish.path(out / "review.html").write_text(render_review(rendered, timeline, report, warnings),
+        publish.path(out / "review.html").write_text(render_review(rendered, timeline, report, warnings, qc_report),
                                                      encoding="utf-8")
         publish.path(out / "script.json").write_text(dumps(rendered), encoding="utf-8")  # last: it names the rest
     for warning in warnings:
         reporter.warning(warning)
-    return RenderResult(rendered, outputs, report.result, warnings)
+    return RenderResult(rendered, outputs, report.result, warnings, qc.passed)
+
+
+def mix_settings(options: RenderOptions, regions: list[tuple[float, float]], duration: float) -> MixSettings:
+    """The mix `options` ask for, with the preset's target (for this programme's share of dialogue),
+    layout and, when delivering, its bit depth."""
+    preset = options.preset
+    spoken = sum(end - start for start, end in merge_regions(regions, duration))
+    return dataclasses.replace(options.mix, target=preset.target_for(spoken / duration if duration > 0 else 0.0),
+                               stereo=options.mix.stereo or preset.stereo,
+                               sample_bits=preset.sample_bits if options.deliver else options.mix.sample_bits)
+
+
+def _deliverables(preset: Preset, mixes: list[tuple[MixReport, Path, Path]], folder: Path, name: str,
+                  language: str, publish: OutputGroup, layout: int) -> list[Deliverable]:
+    """The preset's WAV files, named as it asks, put in `folder` (through `publish`). `layout` is the
+    channels the first mix should have; a second mix is the 2.0 one."""
+    code = language_code(language)
+    files = []
+    for number, (report, premix, stem) in enumerate(mixes):
+        expected = layout if number == 0 else 2
+        for role, pattern, path, channels in ((PREMIX, preset.premix, premix, expected),
+                                              (STEM, preset.stem, stem, 1)):
+            if pattern is None:
+                continue
+            shown = file_name(pattern, name, report.channels, code)
+            tmp = publish.path(folder / shown)
+            hand_over(path, tmp)
+            files.append(Deliverable(role, tmp, f"deliver/{preset.key}/{shown}", channels))
+    return files
 
 
 def replace_cues(script: Script, timeline: Timeline, path: Path) -> Script:
@@ -397,8 +497,7 @@ def _extended_source(video: Path, script: Script, freezes: list[Freeze], program
             paused = _extended_wav(wav, freezes, folder)
         inputs += ["-i", str(paused)]
         maps += ["-map", f"{number + 1}:a:0"]
-        channels = max(1, int(stream.channels or 2))
-        codecs += [f"-c:a:{number}", "aac", f"-b:a:{number}", f"{AAC_BITRATE_PER_CHANNEL * min(channels, 6)}k",
+        codecs += [*aac_encoding({"channels": stream.channels}, number),
                    f"-map_metadata:s:a:{number}", f"{sounds + 1}:s:{stream.index}"]
     inputs += ["-i", str(video)]
     with atomic_path(target) as tmp:
@@ -429,15 +528,18 @@ def _published_cues(fitted: list[FittedCue], folder: Path) -> list[Cue]:
     return cues
 
 
-def _programme_audio(video: Path, script: Script, folder: Path) -> Path | None:
-    """The video's first audio stream as 48 kHz WAV (cached by content); None for a silent video."""
+def _programme_audio(video: Path, script: Script, folder: Path, bits: int = 16) -> Path | None:
+    """The video's first audio stream as 48 kHz WAV of `bits` (cached by content); None for a silent video.
+    A 24-bit delivery is mixed from 24 bits of the programme, not from a 16-bit copy."""
     if not script.media.audio_streams:
         return None
     stream = script.media.audio_streams[0]
-    target = folder / f"programme-{stage_key('programme', script.media.content_hash, stream.index)}.wav"
+    key = stage_key('programme', script.media.content_hash, stream.index, *([bits] if bits != 16 else []))
+    target = folder / f"programme-{key}.wav"
     if not target.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
             ffmpeg.run(["-v", "error", "-i", str(video), "-map", f"0:{stream.index}", "-vn", "-ar", "48000",
-                        "-c:a", "pcm_s16le", "-f", "wav", "-y", str(tmp)], what=f"extracting the sound of {video.name}")
+                        "-c:a", f"pcm_s{bits}le", "-f", "wav", "-y", str(tmp)],
+                       what=f"extracting the sound of {video.name}")
     return target

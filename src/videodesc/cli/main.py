@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from videodesc import __version__
+from videodesc.delivery import PRESETS
 from videodesc.errors import InputError, VideodescError
 from videodesc.progress import BarReporter, JsonReporter, Reporter
 
@@ -298,8 +299,20 @@ def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True, scr
                             "NAME.ad.dapt.ttml edited in another tool) or a script.json")
     r.add_argument("--duck", type=_duck_db, default=-10.0, metavar="DB",
                    help="programme sound level under a description, -60 to 0 (default -10 dB)")
-    r.add_argument("--loudness", choices=["ebu", "atsc"], default="ebu",
-                   help="loudness target: EBU R128, -23 LUFS (default), or ATSC A/85, -24 LKFS")
+    r.add_argument("--deliver", choices=list(PRESETS), metavar="PRESET",
+                   help="deliver to a platform's spec: mix to its loudness (ebu -23 LUFS, atsc -24, netflix and "
+                        "amazon -27 dialogue-gated, apple -24 stereo, youtube -14, kbs -24), write its 48 kHz "
+                        "WAV premix and stem into OUT/deliver/PRESET/, and check them in the QC report "
+                        f"({', '.join(PRESETS)})")
+    r.add_argument("--loudness", choices=list(PRESETS), default=None, metavar="PRESET",
+                   help="mix to a preset's loudness target without writing its deliverables (default ebu: "
+                        "EBU R128, -23 LUFS)")
+    r.add_argument("--hls", action="store_true",
+                   help="also package for HLS streaming: OUT/NAME.hls/master.m3u8 with the described audio "
+                        "flagged as describing the video, and the descriptions as WebVTT")
+    r.add_argument("--dash", action="store_true",
+                   help="also package for MPEG-DASH: OUT/NAME.dash/manifest.mpd with the described audio "
+                        "flagged (Role/Accessibility description)")
     r.add_argument("--container", choices=["mp4", "mkv"], default="mp4",
                    help="mp4 (text as mov_text, default) or mkv (text as WebVTT)")
     r.add_argument("--ad-default", action="store_true", help="make the described track the default audio track")
@@ -535,14 +548,17 @@ def _voice_option(args: argparse.Namespace):
 
 
 def _render_options(args: argparse.Namespace):
-    from videodesc.render.mix import ATSC_A85, LoudnessTarget, MixSettings
+    from videodesc.render.mix import MixSettings
     from videodesc.rendering import RenderOptions
 
     voice = _voice_option(args)
-    target = ATSC_A85 if args.loudness == "atsc" else LoudnessTarget()
-    return RenderOptions(voice=voice, rate=args.rate, mix=MixSettings(duck_db=args.duck, target=target),
-                         container=args.container, ad_default=args.ad_default,
-                         extended=args.extended, script=getattr(args, "script", None))
+    if args.deliver and args.loudness and args.loudness != args.deliver:
+        raise InputError(f"--loudness {args.loudness} and --deliver {args.deliver} ask for two targets: give one")
+    preset = PRESETS[args.deliver or args.loudness or "ebu"]
+    streaming = tuple(kind for kind in ("hls", "dash") if getattr(args, kind))
+    return RenderOptions(voice=voice, rate=args.rate, mix=MixSettings(duck_db=args.duck), preset=preset,
+                         deliver=bool(args.deliver), streaming=streaming, container=args.container,
+                         ad_default=args.ad_default, extended=args.extended, script=getattr(args, "script", None))
 
 
 def main(argv: list[str] | None = None) -> int:

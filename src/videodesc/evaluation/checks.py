@@ -12,6 +12,8 @@
 - Style: how many cues break each of the describers' rules in `write.style`.
 - Loudness: integrated loudness and true peak of the described mix (NAME.ad-mix.m4a) as
   ffmpeg's ebur128 measures them, when `render` has made it.
+- QC: the verdict of render's QC report (qc.json) against its delivery preset, and the rules
+  that failed.
 """
 
 from __future__ import annotations
@@ -25,25 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from videodesc.evaluation.inputs import System
+from videodesc.overlap import SpeechOverlap, speech_overlap
 from videodesc.records import Cue
 from videodesc.render.loudness import measure
 from videodesc.write.embed import (NEAR_DUPLICATE, NEAR_DUPLICATE_CROSS_LINGUAL, Embedder, language,
                                    one_word_contrast)
 from videodesc.write.speaking import syllables, words
 from videodesc.write.style import problems
-
-# Seconds of a cue on speech below which it is not counted as talking over it: times are stored
-# to the millisecond, so a cue that ends where speech starts may seem to overlap it by that much.
-COUNTED_OVERLAP = 0.01
-
-
-@dataclass
-class SpeechOverlap:
-    described_seconds: float  # the union of where cues are heard
-    over_speech_seconds: float  # of which on a speech region
-    share: float  # over_speech_seconds / described_seconds (0 when nothing is described)
-    cues_over_speech: int  # cues heard more than COUNTED_OVERLAP seconds on speech
-
 
 @dataclass
 class Pace:
@@ -71,6 +61,16 @@ class MixLoudness:
 
 
 @dataclass
+class QCVerdict:
+    """What render's QC report (qc.json) found."""
+
+    standard: str  # the preset's name, e.g. "Netflix"
+    passed: bool
+    rules: int
+    failed: list[str]  # "rule (file: measured, limit ...)"
+
+
+@dataclass
 class Checks:
     descriptions: int
     programme_seconds: float
@@ -81,6 +81,7 @@ class Checks:
     style: dict[str, int]  # rule broken -> cues breaking it
     cues_with_style_problems: int
     loudness: MixLoudness | None  # None before render
+    qc: QCVerdict | None = None  # None without qc.json
 
 
 def check(system: System, embedder: Embedder) -> Checks:
@@ -104,40 +105,16 @@ def check(system: System, embedder: Embedder) -> Checks:
         style=dict(style.most_common()),
         cues_with_style_problems=with_problems,
         loudness=mix_loudness(system.mix) if system.mix is not None else None,
+        qc=qc_verdict(system.qc) if system.qc is not None else None,
     )
 
 
-def _union(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(s for s in spans if s[1] > s[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _intersection(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    """Seconds shared by two sorted lists of disjoint spans."""
-    total, i, j = 0.0, 0, 0
-    while i < len(a) and j < len(b):
-        total += max(0.0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
-def speech_overlap(cue_spans: Sequence[tuple[float, float]],
-                   speech: Sequence[tuple[float, float]]) -> SpeechOverlap:
-    """How much of the described time (`cue_spans`) lies on `speech`."""
-    described, regions = _union(cue_spans), _union(speech)
-    described_seconds = sum(end - start for start, end in described)
-    over = _intersection(described, regions)
-    cues_over = sum(_intersection([span], regions) > COUNTED_OVERLAP for span in cue_spans if span[1] > span[0])
-    return SpeechOverlap(round(described_seconds, 3), round(over, 3),
-                         over / described_seconds if described_seconds > 0 else 0.0, cues_over)
+def qc_verdict(report: dict) -> QCVerdict:
+    """The verdict of a QC report as load_qc read it."""
+    rules = report["rules"]
+    failed = [f"{r.get('rule')} ({r.get('file') or 'programme'}: {r.get('value')}, limit {r.get('limit')})"
+              for r in rules if not r.get("passed")]
+    return QCVerdict(str(report.get("standard", report.get("preset", "?"))), not failed, len(rules), failed)
 
 
 def pace(cues: Sequence[Cue], language: str) -> Pace | None:

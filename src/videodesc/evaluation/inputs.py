@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from videodesc.errors import InputError
+from videodesc.output.qc import QC_FILE, load_qc
 from videodesc.records import (DatasetItem, SchemaError, Script, Timeline, load_script, load_timeline)
 from videodesc.render.extend import parse_freezes, unshift
 from videodesc.rendering import PAUSES
@@ -36,6 +37,7 @@ class System:
     timeline: Timeline | None  # None when the folder holds no timeline.json
     mix: Path | None  # NAME.ad-mix.m4a when `render` has made it
     notes: list[str] = field(default_factory=list)
+    qc: dict | None = None  # render's QC report (qc.json), when there is one
 
 
 def load_system(path: Path) -> System:
@@ -63,7 +65,13 @@ def load_system(path: Path) -> System:
         notes.append(f"{folder} holds no {TIMELINE_FILE}: the share of description over speech is not measured")
     mix = folder / f"{Path(script.media.path).stem}.ad-mix.m4a"
     name = folder.resolve().name if path.name == SCRIPT_FILE else path.stem
-    return System(path, name or str(path), script, spans, timeline, mix if mix.is_file() else None, notes)
+    qc = None
+    if (folder / QC_FILE).is_file():
+        try:
+            qc = load_qc((folder / QC_FILE).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            notes.append(f"{folder / QC_FILE} cannot be read ({exc}): its QC verdict is left out")
+    return System(path, name or str(path), script, spans, timeline, mix if mix.is_file() else None, notes, qc)
 
 
 def _read(path: Path, load: Callable[[str], Any], what: str) -> Any:

@@ -80,6 +80,8 @@ def _metric_rows(evaluation: Evaluation) -> list[tuple[int, str, str, float | No
         ("mix_integrated_lufs", "described mix, integrated (LUFS)", loudness.integrated if loudness else None, 1),
         ("mix_true_peak_dbtp", "described mix, true peak (dBTP)", loudness.true_peak if loudness else None, 1),
     ]]
+    if checks.qc is not None:
+        rows.append((_LOUDNESS, "qc_rules_failed", "QC rules failed (qc.json)", len(checks.qc.failed), 0))
     return rows
 
 
@@ -158,6 +160,11 @@ def table(references: References | None, evaluations: Sequence[Evaluation]) -> s
                          f"\"{pair.first_text}\" / cue {pair.second + 1} \"{pair.second_text}\"")
         if len(evaluation.checks.repeated) > REPEATS_LISTED:
             extra.append(f"  ... and {len(evaluation.checks.repeated) - REPEATS_LISTED} more pairs in the JSON")
+        qc = evaluation.checks.qc
+        if qc is not None:
+            extra.append(f"  QC ({qc.standard}): {'PASS' if qc.passed else 'FAIL'}, "
+                         f"{qc.rules - len(qc.failed)} of {qc.rules} rules passed")
+            extra += [f"    failed: {rule}" for rule in qc.failed]
         extra += [f"  note: {note}" for note in evaluation.notes]
         if extra:
             lines += ["", f"{name}:", *extra]

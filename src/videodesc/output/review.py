@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from typing import Any
 
+from videodesc.output.qc import qc_section
 from videodesc.output.report import format_time
 from videodesc.records import Candidate, Claim, Cue, Script, SkippedSlot, Timeline
 
@@ -46,11 +47,13 @@ audio { height: 2em; }
 """
 
 
-def render_review(script: Script, timeline: Timeline, mix: Any = None, warnings: list[str] | None = None) -> str:
+def render_review(script: Script, timeline: Timeline, mix: Any = None, warnings: list[str] | None = None,
+                  qc: dict | None = None) -> str:
     """The review page for `script` (written from `timeline`), as HTML text.
 
     After `render`, `mix` (a render.mix.MixReport) adds the loudness figures and each cue gets a
-    player for its spoken audio; `warnings` lists what render had to drop or change.
+    player for its spoken audio; `warnings` lists what render had to drop or change; `qc` (a QC
+    report as qc.json holds it) adds its verdict and rules.
     """
     entries: list[Cue | SkippedSlot] = sorted([*script.cues, *script.skipped], key=lambda e: e.start)
     name = escape(PurePath(script.media.path).name)
@@ -61,6 +64,8 @@ def render_review(script: Script, timeline: Timeline, mix: Any = None, warnings:
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary)
     body = "\n".join(_entry(entry, timeline) for entry in entries) or "<p>No slots.</p>"
     sound = _sound(mix) if mix is not None else ""
+    if qc is not None:
+        sound += qc_section(qc)
     if warnings:
         sound += '<h2>Warnings</h2><ul class="warnings">' + "".join(f"<li>{escape(w)}</li>" for w in warnings) + "</ul>"
     return "\n".join([
@@ -116,9 +121,11 @@ def _sound(report: Any) -> str:
     result = report.result
     inside = (abs(result.integrated - target.integrated) <= target.tolerance
               and result.true_peak <= target.true_peak + 1e-6)
+    gated = "dialogue-gated" if report.dialogue_gated else "integrated"
     rows = [
-        ("Target", f"{target.name}: {target.integrated:g} LUFS integrated, true peak at most {target.true_peak:g} dBTP"),
-        ("Described mix", f"{result.integrated:.1f} LUFS, true peak {result.true_peak:.1f} dBTP, "
+        ("Target", f"{target.name}: {target.integrated:g} {target.unit} {gated}, "
+                   f"true peak at most {target.true_peak:g} dBTP"),
+        ("Described mix", f"{result.integrated:.1f} LUFS {gated}, true peak {result.true_peak:.1f} dBTP, "
                           f"loudness range {result.lra:.1f} LU ({'within' if inside else 'OUTSIDE'} the target)"),
         ("Programme", f"{report.programme.integrated:.1f} LUFS, true peak {report.programme.true_peak:.1f} dBTP"),
         ("Voice gain", f"{report.voice_gain_db:+.1f} dB (to the dialogue level)"),

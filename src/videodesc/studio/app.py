@@ -42,7 +42,8 @@ OUTPUTS = [("Described video (MP4)", "{name}.ad.mp4"), ("Described video (MKV)",
            ("Described mix (M4A)", "{name}.ad-mix.m4a"), ("Descriptions only (WAV stem)", "{name}.ad-stem.wav"),
            ("Descriptions (WebVTT)", "descriptions.vtt"), ("Descriptions (SRT)", "descriptions.srt"),
            ("Script (W3C DAPT)", "{name}.ad.dapt.ttml"),
-           ("Script (JSON)", "script.json"), ("Review page", "review.html"), ("Analysis report", "report.html")]
+           ("Script (JSON)", "script.json"), ("QC report (printable)", "qc.html"), ("QC report (JSON)", "qc.json"),
+           ("Review page", "review.html"), ("Analysis report", "report.html")]
 # What of the output folder a page may read besides those: the keyframes and the spoken cues.
 READABLE_FOLDERS = ("keyframes", "speech", "work/speech")
 CHUNK = 1 << 20
