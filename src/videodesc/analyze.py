@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,7 +34,7 @@ from videodesc.speech.vad import VadSettings, speech_regions
 from videodesc.vision.cast import CastMember, load_cast, name_characters
 from videodesc.vision.faces import FaceDetector
 from videodesc.vision.see import CENTROIDS, CHARACTER_DIR, VisionSettings, see, shots_to_analyse
-from videodesc.workfolder import WorkFolder, atomic_path, stage_key, write_text_atomic
+from videodesc.workfolder import WorkFolder, atomic_path, check_output_folder, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
 STAGE_VERSIONS = {"shots": 3, "audio": 1, "vad": 1, "asr": 2, "vision": 15}
@@ -66,20 +65,20 @@ class AnalyzeOptions:
     force: bool = False  # recompute every stage
 
 
-def check_output_folder(out: Path) -> None:
-    """Refuse an output folder we cannot create or write into, before any work is done."""
-    existing = out
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise InputError(f"output folder {out}: {existing} is a file, not a folder")
+# What videodesc writes in an output folder: a video there would be overwritten by its own analysis.
+_OUTPUT_FOLDERS = ("work", "keyframes", "characters", "speech", "deliver")
+
+
+def check_not_an_output(video: Path, out: Path) -> None:
+    """Refuse a video that lies where videodesc writes its outputs in `out` (its work folder, the
+    keyframes, or a file of the same name as an output): analysing it would overwrite it."""
     try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise InputError(f"output folder {out} is not writable ({exc.strerror or exc})") from exc
+        inside = video.resolve().relative_to(out.resolve())
+    except (ValueError, OSError):
+        return
+    if inside.parts[0] in _OUTPUT_FOLDERS or ".ad." in inside.name or inside.suffix in (".json", ".html", ".srt", ".vtt"):
+        raise InputError(f"{video} is inside the output folder {out}, where videodesc writes {inside.parts[0]}: "
+                         "give another output folder")
 
 
 class _Stages:
@@ -111,6 +110,7 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
     """
     video, out = Path(video), Path(out)
     check_output_folder(out)
+    check_not_an_output(video, out)
     with reporter.stage("probe"):
         media = probe(video)
     utterances_from_file = None

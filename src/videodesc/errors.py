@@ -17,3 +17,9 @@ class ModelError(VideodescError):
     """A model the configuration asks for is missing or broken (exit code 2: the user can fix it)."""
 
     exit_code = 2
+
+
+class Terminated(BaseException):
+    """The run was asked to stop (SIGTERM). A BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` on the way swallows it: the stack unwinds, temporary files are removed,
+    child processes are killed, and the command exits 143."""

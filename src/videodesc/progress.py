@@ -62,6 +62,12 @@ class Reporter:
     def info(self, message: str) -> None:
         self._emit({"event": "info", "message": message}, message)
 
+    def error(self, kind: str, message: str, exit_code: int) -> None:
+        """How the run ended when it failed: "videodesc: KIND: MESSAGE" on stderr, shown by every
+        reporter, --quiet included (JsonReporter writes it as its last JSON line instead).
+        `kind` is "error" (the user's to fix), "internal error" or "interrupted"."""
+        print(f"videodesc: {kind}: {message}" if message else f"videodesc: {kind}", file=sys.stderr, flush=True)
+
     # Hooks for subclasses.
     def _on_start(self, progress: StageProgress, unit: str) -> None:
         pass
@@ -137,6 +143,9 @@ class JsonReporter(Reporter):
     def _on_finish(self, progress: StageProgress, ok: bool, seconds: float) -> None:
         self._emit({"stage": progress.name, "event": "done" if ok else "failed",
                     "seconds": round(seconds, 3)}, "")
+
+    def error(self, kind: str, message: str, exit_code: int) -> None:
+        self._emit({"event": "error", "kind": kind, "message": message, "exit_code": exit_code}, "")
 
     def _emit(self, event: dict, text: str) -> None:
         print(json.dumps(event, ensure_ascii=False), file=self.stream, flush=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -504,12 +506,35 @@ def _convert(tp: Any, data: Any, where: str) -> Any:
     if tp is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             raise SchemaError(f"{where}: expected a number, got {data!r}")
+        if not math.isfinite(data):  # JSON has no NaN or Infinity, but Python's parser takes them
+            raise SchemaError(f"{where}: {data!r} is not a finite number")
         return float(data)
+    if tp is str and isinstance(data, str):
+        _check_text(data, where)
+        return data
     if tp in (int, str, bool):
         if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
             raise SchemaError(f"{where}: expected {tp.__name__}, got {data!r}")
         return data
     raise TypeError(f"{where}: unsupported type {tp!r}")
+
+
+# Control characters that have no place in a record's text: all of C0 but tab and the line breaks,
+# DEL and C1. A NUL cuts the MP4's text track short, an ESC reaches a terminal from an SRT.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_text(text: str, where: str) -> None:
+    """Refuse text that cannot be written as UTF-8 (a lone surrogate, valid in JSON's \\u escapes)
+    or that holds control characters."""
+    bad = _CONTROL.search(text)
+    if bad:
+        raise SchemaError(f"{where}: holds the control character U+{ord(bad.group()):04X}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SchemaError(f"{where}: holds U+{ord(text[exc.start]):04X}, half of a surrogate pair, "
+                          "which is no character") from None
 
 
 def dumps(record: Any) -> str:

@@ -58,12 +58,14 @@ from videodesc.render.mix import (Loudness, MixReport, MixSettings, Placement, l
 from videodesc.render.mux import (TextCue, aac_encoding, language_code, streams_of, subtitle_streams,
                                   write_ad_mkv, write_ad_mp4, write_m4a)
 from videodesc.speak import SpeechCache, VoiceSpec, make_voice, resolve_voice
-from videodesc.workfolder import OutputGroup, atomic_path, stage_key
+from videodesc.workfolder import OutputGroup, atomic_path, note_script_written, stage_key
 
 SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
 MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
 PAUSES = "extended_pauses"  # provenance key: the pauses of extended description, JSON [[at, seconds], ...]
 PAUSES_TEXT = "extended description"  # provenance key: the same, for people (the review page)
+# Provenance keys render writes about the script as rendered: they hold no more once it changes.
+RENDER_PROVENANCE = ("voice", "loudness", "QC")
 IMPORTED = "imported"  # provenance key: the file the cues were taken from (`--script`)
 LANGUAGES = ("ko", "en")  # the languages a script can be voiced in
 PEAK_SLACK_DB = 0.05  # dB over the ceiling that a true-peak reading may show before the mix is limited again
@@ -132,13 +134,45 @@ def load_for_render(out: Path, replacement: Path | None = None) -> tuple[Script,
         if not 0 <= cue.start < duration:
             raise InputError(f"{script_file}: cue {number} starts at {cue.start:.2f} s, outside the video "
                              f"(0-{duration:.2f} s)")
+        if cue.end < cue.start:
+            raise InputError(f"{script_file}: cue {number} ends at {cue.end:.2f} s, before it starts "
+                             f"({cue.start:.2f} s)")
     return script, timeline, video
+
+
+def preflight(out: Path, video: Path, options: RenderOptions) -> None:
+    """Refuse, before any work, what would make the render fail at its end: a file name the file
+    system cannot hold (the longest is a temporary name, ".NAME.ad.dapt.ttml.XXXXXXXX.part") or an
+    output folder that cannot be written.
+
+    Raises:
+        InputError: with the name or the folder.
+    """
+    out = Path(out)
+    folder = out if out.is_dir() else out.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    name = Path(video).stem
+    longest = [f"{name}.ad.dapt.ttml", f"{name}.ad-stem.wav"]
+    if options.deliver:
+        code = language_code("eng")  # every code is three letters long
+        longest += [file_name(p, name, 6, code) for p in (options.preset.premix, options.preset.stem) if p]
+    for produced in longest:
+        staged = f".{produced}.XXXXXXXX.part"  # what atomic_path and OutputGroup write first
+        if len(staged.encode("utf-8")) > limit:
+            raise InputError(f"the video's name is too long for the outputs: {produced} (with the temporary "
+                             f"name it is written under) passes the file system's {limit} bytes; rename the video")
+    if out.is_dir() and not os.access(out, os.W_OK):
+        raise InputError(f"{out}: the output folder cannot be written (permission denied)")
 
 
 def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResult:
     """Render the script in `out` into described media. See the module docstring."""
     out = Path(out)
     script, timeline, video = load_for_render(out, options.script)
+    preflight(out, video, options)
     spec = resolve_voice(options.voice, script.language, options.rate)
     voice = make_voice(spec)
     speech = SpeechCache(out / "work" / "speech")
@@ -245,7 +279,7 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
         if options.deliver:
             deliverables = _deliverables(preset, mixes, out / "deliver" / preset.key, stem_name, script.language,
                                          publish, planned)
-            outputs += sorted({out / "deliver" / preset.key / d.name for d in deliverables})
+            outputs += sorted({out / d.name for d in deliverables})
 
         with reporter.stage("qc"):
             checked = [Deliverable(PREMIX, m4a_tmp, m4a.name, planned, delivered=False), *deliverables]
@@ -273,8 +307,10 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
             provenance[PAUSES] = freezes_json(freezes)
             provenance[PAUSES_TEXT] = describe_freezes(freezes)
         rendered.provenance = {**provenance, "voice": voice.name,
-                               "loudness": f"{report.result.integrated:.1f} LUFS, true peak "
-                                           f"{report.result.true_peak:.1f} dBTP ({settings.target.name})"}
+                               "loudness": f"{report.result.integrated:.1f} LUFS"
+                                           f"{' dialogue-gated' if report.dialogue_gated else ''}, true peak "
+                                           f"{report.result.true_peak:.1f} dBTP ({settings.target.name})",
+                               "QC": f"{'pass' if qc.passed else 'FAIL'} ({qc.standard}, {QC_PAGE})"}
         publish.path(out / "descriptions.srt").write_text(to_srt(final_cues), encoding="utf-8")
         # The programme was ducked only where mix() had a programme to duck (and a duck to make).
         ducking = (Ducking(report.duck_windows, settings.duck_db, settings.ramp, duration)
@@ -283,7 +319,10 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                                       encoding="utf-8")
         publish.path(out / "review.html").write_text(render_review(rendered, timeline, report, warnings, qc_report),
                                                      encoding="utf-8")
-        publish.path(out / "script.json").write_text(dumps(rendered), encoding="utf-8")  # last: it names the rest
+        text = dumps(rendered)
+        publish.path(out / "script.json").write_text(text, encoding="utf-8")  # last: it names the rest
+    # Render keeps the script's cues as they were given (edits included): what it writes is its own.
+    note_script_written(out, text)
     for warning in warnings:
         reporter.warning(warning)
     return RenderResult(rendered, outputs, report.result, warnings, qc.passed)
@@ -301,9 +340,14 @@ def mix_settings(options: RenderOptions, regions: list[tuple[float, float]], dur
 
 def _deliverables(preset: Preset, mixes: list[tuple[MixReport, Path, Path]], folder: Path, name: str,
                   language: str, publish: OutputGroup, layout: int) -> list[Deliverable]:
-    """The preset's WAV files, named as it asks, put in `folder` (through `publish`). `layout` is the
-    channels the first mix should have; a second mix is the 2.0 one."""
+    """The preset's WAV files, named as it asks, in `folder`, which `publish` puts in place whole (so
+    no file of an earlier delivery stays beside them). `layout` is the channels the first mix should
+    have; a second mix is the 2.0 one."""
+    if preset.premix is None and preset.stem is None:
+        return []
     code = language_code(language)
+    staged = publish.path(folder)
+    staged.mkdir()
     files = []
     for number, (report, premix, stem) in enumerate(mixes):
         expected = layout if number == 0 else 2
@@ -312,9 +356,8 @@ def _deliverables(preset: Preset, mixes: list[tuple[MixReport, Path, Path]], fol
             if pattern is None:
                 continue
             shown = file_name(pattern, name, report.channels, code)
-            tmp = publish.path(folder / shown)
-            hand_over(path, tmp)
-            files.append(Deliverable(role, tmp, f"deliver/{preset.key}/{shown}", channels))
+            hand_over(path, staged / shown)
+            files.append(Deliverable(role, staged / shown, f"deliver/{preset.key}/{shown}", channels))
     return files
 
 
@@ -519,10 +562,9 @@ def _published_cues(fitted: list[FittedCue], folder: Path) -> list[Cue]:
     cues = []
     for number, item in enumerate(fitted, start=1):
         name = f"{number:04d}.wav"
-        try:
-            os.link(item.audio, folder / name)
-        except OSError:
-            shutil.copy2(item.audio, folder / name)
+        # A copy, not a hard link into the speech cache: a person editing speech/0001.wav in place
+        # would otherwise change the cached audio every later render reuses.
+        shutil.copyfile(item.audio, folder / name)
         cues.append(dataclasses.replace(item.cue, end=round(item.cue.start + item.seconds, 3),
                                         audio=f"{SPEECH_DIR}/{name}", spoken_duration=round(item.seconds, 3)))
     return cues

@@ -10,11 +10,13 @@ the same folder and renamed, so an interrupted run never leaves a file that look
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,3 +127,118 @@ class WorkFolder:
         path = self.path(stage, key)
         write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
         return path
+
+
+SCRIPT_HASH = "script.sha256"  # in work/: the hash of the script.json videodesc wrote last
+
+
+def note_script_written(out: Path, text: str) -> None:
+    """Remember what videodesc wrote as OUT/script.json, so that a later change to it is known
+    for a person's edit (see `keep_edited_script`)."""
+    write_text_atomic(Path(out) / "work" / SCRIPT_HASH, hashlib.sha256(text.encode("utf-8")).hexdigest() + "\n")
+
+
+def keep_edited_script(out: Path) -> Path | None:
+    """Before OUT/script.json is written anew: when it is not what videodesc wrote last (a person
+    edited it), copy it to OUT/script.edited-YYYYMMDD-HHMMSS.json and return that path; else None.
+
+    A script.json with no record of what was written (from a videodesc before the record) counts
+    as edited: a copy too many costs less than lost edits.
+    """
+    script = Path(out) / "script.json"
+    if not script.is_file():
+        return None
+    data = script.read_bytes()
+    recorded = Path(out) / "work" / SCRIPT_HASH
+    if recorded.is_file() and recorded.read_text(encoding="utf-8").strip() == hashlib.sha256(data).hexdigest():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = Path(out) / f"script.edited-{stamp}.json"
+    number = 1
+    while backup.exists():
+        number += 1
+        backup = Path(out) / f"script.edited-{stamp}-{number}.json"
+    with atomic_path(backup) as tmp:
+        tmp.write_bytes(data)
+    return backup
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an output folder we cannot create or write into, before any work is done."""
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise InputError(f"output folder {out}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise InputError(f"output folder {out} is not writable ({exc.strerror or exc})") from exc
+
+
+LOCK_FILE = ".videodesc.lock"  # in OUT/work/, held by the run that writes into OUT
+# What an interrupted run leaves: atomic_path's and OutputGroup's ".NAME.XXXX.part" files and
+# folders, and the scratch folders of the mix and the mux.
+_LEFTOVER_PATTERNS = (".*.part", ".mix-*", ".mux-*")
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[int]:
+    """Hold the output folder `out` for this run (creating it), and first remove what earlier,
+    interrupted runs left in it; yields the bytes removed. When the run fails in a folder it
+    created, the folder goes with it.
+
+    The lock is an advisory `flock` on OUT/work/.videodesc.lock, which the kernel releases when the
+    process ends however it ends (kill -9 included), so a stale lock never blocks a rerun.
+
+    Raises:
+        InputError: `out` is a file, or another run holds the folder.
+    """
+    out = Path(out)
+    check_output_folder(out)
+    created = not out.exists()
+    try:
+        (out / "work").mkdir(parents=True, exist_ok=True)
+        handle = open(out / "work" / LOCK_FILE, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"output folder {out} is not writable ({exc.strerror or exc})") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise InputError(f"another videodesc run{f' (process {holder})' if holder else ''} is writing into "
+                             f"{out}: wait for it to finish, or give another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield remove_leftovers(out)
+    except BaseException:
+        if created:  # a failed run into a new folder leaves no half-made folder behind
+            handle.close()
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def remove_leftovers(out: Path) -> int:
+    """Remove the temporary files and folders interrupted runs left anywhere in `out`; the bytes freed.
+    Only safe while holding `exclusive(out)`: a running write's temporary files look the same."""
+    freed = 0
+    found = {path for pattern in _LEFTOVER_PATTERNS for path in Path(out).rglob(pattern)}
+    for path in sorted(found, key=lambda p: len(p.parts)):
+        if not path.exists() and not path.is_symlink():
+            continue  # inside a leftover folder already removed
+        if path.is_dir() and not path.is_symlink():
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            freed += path.lstat().st_size
+            path.unlink(missing_ok=True)
+    return freed

@@ -21,11 +21,12 @@ from videodesc.output.dapt import to_dapt
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
+from videodesc.rendering import RENDER_PROVENANCE
 from videodesc.records import (Cue, Facts, SchemaError, Script, SkippedSlot, Timeline, dumps, load_facts, load_script,
                                load_timeline)
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
-from videodesc.workfolder import write_text_atomic
+from videodesc.workfolder import keep_edited_script, note_script_written, write_text_atomic
 from videodesc.write.backends import Writer
 from videodesc.write.context import slot_contexts
 from videodesc.write.select import SelectionSettings, Selector
@@ -167,13 +168,18 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
         # A kept cue a person moved out of every part of its slot is kept all the same.
         placed = {id(cue) for cue in cues}
         cues = sorted(cues + [cue for cue in kept.cues if id(cue) not in placed], key=lambda c: c.start)
-        # What render said of the script (its voice, its loudness) holds no more once a slot changes.
-        provenance = {**{k: v for k, v in kept.provenance.items() if k not in ("voice", "loudness")}, **provenance}
+        # What render said of the script (its voice, its loudness, its QC) holds no more once a slot changes.
+        provenance = {**{k: v for k, v in kept.provenance.items() if k not in RENDER_PROVENANCE}, **provenance}
         skipped.sort(key=lambda s: s.start)
 
     script = Script(media=timeline.media, language=language, characters=facts.characters if facts else [],
                     cues=cues, skipped=skipped, provenance=provenance)
-    write_text_atomic(out / "script.json", dumps(script))
+    backup = keep_edited_script(out)
+    if backup is not None:
+        reporter.warning(f"script.json had been changed since videodesc wrote it: your version is kept as {backup.name}")
+    text = dumps(script)
+    write_text_atomic(out / "script.json", text)
+    note_script_written(out, text)
     write_text_atomic(out / "descriptions.vtt", to_vtt(cues))
     write_text_atomic(out / "descriptions.srt", to_srt(cues))
     write_text_atomic(out / f"{Path(script.media.path).stem}.ad.dapt.ttml", to_dapt(script, "preRecording"))

@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
+import functools
 import json
 import math
+import re
+import signal
 import sys
 import traceback
 from pathlib import Path
 
 from videodesc import __version__
 from videodesc.delivery import PRESETS
-from videodesc.errors import InputError, VideodescError
+from videodesc.errors import InputError, Terminated, VideodescError
 from videodesc.progress import BarReporter, JsonReporter, Reporter
 
 
@@ -322,6 +325,22 @@ def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True, scr
                             "that fits no other way (the video is then re-encoded and every later time shifts)")
 
 
+def _holding_output(run):
+    """Run a command that writes into OUT while holding OUT (one run at a time; a second one is
+    refused), after removing what interrupted runs left there."""
+    @functools.wraps(run)
+    def holding(args: argparse.Namespace, reporter: Reporter) -> int:
+        from videodesc.workfolder import exclusive
+
+        with exclusive(args.output) as freed:
+            if freed:
+                size = f"{freed / 1e6:.1f} MB" if freed >= 1e5 else f"{freed / 1e3:.0f} kB"
+                reporter.info(f"removed {size} of temporary files an interrupted run left in {args.output}")
+            return run(args, reporter)
+    return holding
+
+
+@_holding_output
 def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import analyze
 
@@ -333,6 +352,7 @@ def _run_analyze(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
+@_holding_output
 def _run_write(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.writing import write
 
@@ -344,24 +364,27 @@ def _run_write(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
+@_holding_output
 def _run_render(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.rendering import render
 
     result = render(args.output, _render_options(args), reporter)
     reporter.info(f"{len(result.script.cues)} descriptions spoken; described mix {result.loudness.integrated:.1f} "
-                  f"LUFS, true peak {result.loudness.true_peak:.1f} dBTP; "
+                  f"LUFS, true peak {result.loudness.true_peak:.1f} dBTP; QC {'passed' if result.qc_passed else 'FAILED'}; "
                   + ", ".join(str(path) for path in result.outputs))
     return 0
 
 
+@_holding_output
 def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import analyze
     from videodesc.memory import release_freed_memory
-    from videodesc.rendering import render
+    from videodesc.rendering import preflight, render
     from videodesc.writing import write
 
     # Every option is checked before the long analysis starts.
     write_options, render_options = _write_options(args, None), _render_options(args)
+    preflight(args.output, args.video, render_options)
     analyze(args.video, args.output, _analyze_options(args), reporter)
     release_freed_memory()  # the vision models' memory, before write loads its language model
     write(args.output, write_options, reporter)
@@ -561,25 +584,47 @@ def _render_options(args: argparse.Namespace):
                          ad_default=args.ad_default, extended=args.extended, script=getattr(args, "script", None))
 
 
+# OS errors that are the machine's state or the user's paths, not a bug: exit 2.
+_USER_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG,
+                errno.EMFILE)
+
+
+def _shown_path(filename) -> str:
+    """The path the user knows for `filename`: a temporary ".NAME.XXXXXXXX.part" (what every output
+    is written as first) is shown as NAME."""
+    path = Path(str(filename))
+    match = re.fullmatch(r"\.(.+)\.[^.]+\.part", path.name)
+    return str(path.with_name(match.group(1))) if match else str(path)
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     reporter: Reporter = Reporter() if args.quiet else JsonReporter() if args.json else BarReporter()
     try:
         return args.run(args, reporter)
     except VideodescError as exc:
-        print(f"videodesc: error: {exc}", file=sys.stderr)
+        reporter.error("error", str(exc), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("videodesc: interrupted", file=sys.stderr)
+        reporter.error("interrupted", "", 130)
         return 130
+    except Terminated:
+        reporter.error("terminated", "", 143)
+        return 143
     except OSError as exc:
         # Disk full, permission lost mid-run: the user's environment, not a bug.
-        what = f"{exc.filename}: " if exc.filename else ""
-        print(f"videodesc: error: {what}{exc.strerror or exc}", file=sys.stderr)
-        return 2 if exc.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT) else 1
+        what = f"{_shown_path(exc.filename)}: " if exc.filename else ""
+        code = 2 if exc.errno in _USER_ERRNOS else 1
+        meaning = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up"}.get(exc.errno)
+        reporter.error("error", f"{what}{exc.strerror or exc}" + (f" ({meaning})" if meaning else ""), code)
+        return code
     except Exception as exc:  # a bug: one line by default, the traceback on request
         if args.debug:
             traceback.print_exc()
-        print(f"videodesc: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-              file=sys.stderr)
+        reporter.error("internal error", f"{type(exc).__name__}: {exc} (rerun with --debug for details)", 1)
         return 1

@@ -382,12 +382,14 @@ def mix(programme: Path | None, placements: Sequence[Placement], duration: float
         peak_limit = target.true_peak - max(0.0, settings.peak_margin_db - RESAMPLING_MARGIN_DB)
         limit = ceiling if before.true_peak + gain > ceiling else None
         for attempt in range(3):
-            limiter = "" if limit is None else (
-                f"aresample={LIMITER_RATE},alimiter=limit={10 ** (limit / 20):.6f}:attack=5:release=50:"
-                f"level=0:latency=1,aresample={SAMPLE_RATE},")
+            limiter = "" if limit is None else _limiter(limit)
+            # The stem is delivered on its own too: its peaks obey the ceiling as the mix's do
+            # (the limiter holds them in the mix, where the voice is summed with the programme).
+            stem_limit = ceiling if voice.true_peak + voice_gain + gain > ceiling else None
+            stem_limiter = "" if stem_limit is None else "," + _limiter(min(stem_limit, limit or stem_limit)).rstrip(",")
             graph = (f"[{voice_in}:a]asplit=2[va][vb];{mix_graph('[va]')};"
                      f"[mix]volume={gain:.4f}dB,{limiter}{exact},asplit=2[out][mr];{measured('[mr]', 'result')};"
-                     f"[vb]volume={voice_gain + gain:.4f}dB[stem]")
+                     f"[vb]volume={voice_gain + gain:.4f}dB{stem_limiter}[stem]")
             with atomic_path(Path(mix_out)) as mix_tmp, atomic_path(Path(stem_out)) as stem_tmp:
                 result_found = run_measured(
                     [*inputs, *_graph_args(graph, scratch),
@@ -417,13 +419,21 @@ def mix(programme: Path | None, placements: Sequence[Placement], duration: float
         if result.true_peak > target.true_peak:
             warnings.append(f"the mix's true peak is {result.true_peak:.1f} dBTP, above {target.name}'s "
                             f"{target.true_peak:g} dBTP")
-    if not voice.silent and voice.true_peak + voice_gain + gain > 0:
-        warnings.append(f"the voice stem clips: its peaks would reach {voice.true_peak + voice_gain + gain:+.1f} dBFS")
+    stem_peak = voice.true_peak + voice_gain + gain
+    if not voice.silent and stem_peak > ceiling + 3.0:  # a few dB is what a limiter is for; more is heard
+        warnings.append(f"the voice stem's peaks were limited by {stem_peak - ceiling:.1f} dB to stay under "
+                        f"{target.true_peak:g} dBTP: the voice sits loud against this programme")
     return MixReport(programme=programme_loudness, dialogue_level=dialogue_level, voice_gain_db=voice_gain,
                      result=result, target=target, warnings=warnings, voice=voice, normalisation_gain_db=gain,
                      limited=limit is not None, channels=channels, layout=layout, duck_windows=windows,
                      dialogue_gated=gate is not None,
                      programme_result=result_found["result"] if gate is not None else result)
+
+
+def _limiter(limit_db: float) -> str:
+    """Graph text (ending in a comma) holding true peaks under `limit_db`: alimiter at 4x the rate."""
+    return (f"aresample={LIMITER_RATE},alimiter=limit={10 ** (limit_db / 20):.6f}:attack=5:release=50:"
+            f"level=0:latency=1,aresample={SAMPLE_RATE},")
 
 
 def mix_layout(programme: Path | None, stereo: bool = False) -> tuple[str, list[str]]:

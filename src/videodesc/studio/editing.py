@@ -18,7 +18,7 @@ from videodesc.records import Candidate, Cue, Script, SkippedSlot, Timeline, dum
 from videodesc.rendering import MIN_GAP, time_available
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
-from videodesc.workfolder import write_text_atomic
+from videodesc.workfolder import note_script_written, write_text_atomic
 from videodesc.write.speaking import SpeakingRate, spoken_seconds, voice_rate
 from videodesc.write.style import problems
 
@@ -185,8 +185,11 @@ class ScriptEditor:
 
     def _publish(self, script: Script) -> None:
         # The text tracks follow the script at once, so that the page's player shows the edit;
-        # the rest (the audio, the MP4) waits for render.
-        write_text_atomic(self.out / "script.json", dumps(script))
+        # the rest (the audio, the MP4) waits for render. The edit is recorded as written by
+        # videodesc: history/ keeps the versions, so a `write --slots` from the page need not.
+        text = dumps(script)
+        write_text_atomic(self.out / "script.json", text)
+        note_script_written(self.out, text)
         write_text_atomic(self.out / "descriptions.vtt", to_vtt(script.cues))
         write_text_atomic(self.out / "descriptions.srt", to_srt(script.cues))
 

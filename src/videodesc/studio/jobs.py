@@ -179,7 +179,10 @@ class JobQueue:
             except ValueError:
                 event = None
             with self._lock:
-                if isinstance(event, dict):
+                if isinstance(event, dict) and event.get("event") == "error":  # how the run ended
+                    last_text = str(event.get("message") or event.get("kind") or "")
+                    self._event(job, event)
+                elif isinstance(event, dict):
                     self._on_progress(job, event)
                 else:  # the CLI's own one-line error, or a library's stray output
                     last_text = line

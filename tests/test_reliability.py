@@ -1,0 +1,266 @@
+"""Faults a user meets: edited scripts with bad text or times, edits that `write` would overwrite,
+two runs into one folder, what an interrupted run leaves, and errors in --json mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from videodesc.records import dumps, load_script
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "videodesc", *args], capture_output=True, text=True)
+
+
+def one_line_error(proc, code: int = 2) -> str:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("videodesc: error: ") and "Traceback" not in proc.stderr, lines
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def analysed(studio_clip, tmp_path_factory) -> Path:
+    """The studio clip analysed (no vision: quick) and written; its script then gets one hand-made cue
+    in its first slot, as a describer would add it."""
+    out = tmp_path_factory.mktemp("reliability") / "out"
+    for step in (["analyze", str(studio_clip), "-o", str(out), "--lang", "en", "--vision", "off"],
+                 ["write", str(out), "--no-fluency"]):
+        proc = run(*step, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def with_cue(out: Path, text: str = "A man in a suit stands at a lectern.", start: float | None = None,
+             end: float | None = None) -> str:
+    """script.json's text with one cue of `text` at the first slot (as a person would add it)."""
+    from videodesc.records import Cue, load_timeline
+
+    script = load_script((out / "script.json").read_text(encoding="utf-8"))
+    slot = load_timeline((out / "timeline.json").read_text(encoding="utf-8")).slots[0]
+    start = slot.start if start is None else start
+    script.cues = [Cue(start=start, end=slot.end if end is None else end, text=text, lang="en", slot=0,
+                       shots=[0], candidates=[], chosen=-1)]
+    return dumps(script)
+
+
+def copy_of(analysed: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(analysed, out)
+    return out
+
+
+# As JSON escapes in the file: all three are valid JSON, and none is text a voice or a subtitle can carry.
+@pytest.mark.parametrize("escape, what", [("\\u0000", "U+0000"), ("\\u001b[2J", "U+001B"), ("\\ud800", "U+D800")])
+def test_bad_text_in_an_edited_script_is_refused_in_one_line(analysed, tmp_path, escape, what):
+    out = copy_of(analysed, tmp_path)
+    (out / "script.json").write_text(with_cue(out, "A door HERE opens.").replace("HERE", escape), encoding="utf-8")
+    line = one_line_error(run("render", str(out)))
+    assert what in line and "script.json" in line
+    assert not list(out.glob("*.ad.mp4")) and not (out / "descriptions.vtt").read_text().count("-->")
+
+
+def test_impossible_times_are_refused(analysed, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    (out / "script.json").write_text(with_cue(out, end=0.1, start=1.5), encoding="utf-8")
+    assert "before it starts" in one_line_error(run("render", str(out)))
+    text = with_cue(out).replace('"end": ', '"end": Infinity, "was_end": ', 1)
+    (out / "script.json").write_text(text, encoding="utf-8")
+    assert "not a finite number" in one_line_error(run("render", str(out)))
+    assert not list(out.glob("*.ad.mp4"))
+
+
+def test_write_keeps_a_hand_edited_script_and_says_so(analysed, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    # Unchanged since write wrote it: a second write makes no copy.
+    proc = run("write", str(out), "--no-fluency")
+    assert proc.returncode == 0, proc.stderr
+    assert not list(out.glob("script.edited-*.json"))
+    edited = with_cue(out)
+    (out / "script.json").write_text(edited, encoding="utf-8")
+    proc = run("write", str(out), "--no-fluency")
+    assert proc.returncode == 0, proc.stderr
+    (backup,) = out.glob("script.edited-*.json")
+    assert backup.read_text(encoding="utf-8") == edited and backup.name in proc.stderr
+    assert "A man in a suit" not in (out / "script.json").read_text(encoding="utf-8")
+
+
+def test_a_rendered_script_is_not_taken_for_an_edit_and_speech_files_are_copies(analysed, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    (out / "script.json").write_text(with_cue(out), encoding="utf-8")
+    proc = run("render", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    # A speech file edited in place must not change the cached speech a later render reuses.
+    (spoken,) = (out / "speech").glob("*.wav")
+    assert os.stat(spoken).st_nlink == 1
+    # What render wrote is videodesc's own: writing again keeps no copy... of render's script.
+    assert run("write", str(out), "--no-fluency").returncode == 0
+    assert not list(out.glob("script.edited-*.json"))
+
+
+def test_a_second_run_into_the_same_folder_is_refused_and_leftovers_are_removed(analysed, tmp_path):
+    from videodesc.workfolder import exclusive
+
+    out = copy_of(analysed, tmp_path)
+    with exclusive(out):
+        line = one_line_error(run("write", str(out), "--no-fluency"))
+        assert "another videodesc run" in line and str(os.getpid()) in line
+    # What a killed run leaves: a hidden .part file, a .part folder, a mix's scratch folder.
+    (out / ".video.ad.mp4.k2j3h4.part").write_bytes(b"\0" * 200_000)
+    (out / "work" / ".speech.x1y2.part").mkdir()
+    (out / "work" / ".speech.x1y2.part" / "0001.wav").write_bytes(b"\0" * 1000)
+    (out / "work" / "render").mkdir(parents=True, exist_ok=True)
+    (out / "work" / "render" / ".mix-abc").mkdir()
+    proc = run("write", str(out), "--no-fluency")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed 0.2 MB of temporary files" in proc.stderr
+    assert not [p for pattern in (".*.part", ".mix-*") for p in out.rglob(pattern)]
+
+
+def test_json_mode_ends_an_error_with_a_json_line(tmp_path):
+    proc = run("render", str(tmp_path / "nothing"), "--json")
+    assert proc.returncode == 2
+    event = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert event["event"] == "error" and event["exit_code"] == 2 and "holds no timeline.json" in event["message"]
+    assert not (tmp_path / "nothing").exists(), "a failed run leaves no folder it made"
+
+
+def test_a_video_name_too_long_for_the_outputs_is_refused_before_any_work(studio_clip, tmp_path):
+    long_name = tmp_path / ("a" * 236 + ".mp4")
+    long_name.symlink_to(studio_clip)
+    out = tmp_path / "out"
+    line = one_line_error(run("describe", str(long_name), "-o", str(out), "--no-fluency"))
+    assert "too long" in line and "rename the video" in line
+    assert not (out / "timeline.json").exists() and not (out / "work").exists()
+
+
+def test_a_video_where_the_analysis_writes_is_refused(studio_clip, tmp_path):
+    out = tmp_path / "out"
+    (out / "work").mkdir(parents=True)
+    video = out / "work" / "clip.mp4"
+    shutil.copyfile(studio_clip, video)
+    before = video.read_bytes()
+    line = one_line_error(run("analyze", str(video), "-o", str(out)))
+    assert "inside the output folder" in line
+    assert video.read_bytes() == before
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("room_kb", [100, 2500, 4500, 6000])
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing_half_written(analysed, tmp_path, room_kb):
+    """render into a folder on a small tmpfs: whatever it runs out of space writing, it says the
+    disk is full (exit 2), or succeeds; never an internal error, a .part file or a changed script."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    size = folder_bytes(analysed) + 4096 * len(list(analysed.rglob("*"))) + room_kb * 1024
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        out = disk / "out"
+        shutil.copytree(analysed, out)
+        script = with_cue(out)
+        (out / "script.json").write_text(script, encoding="utf-8")
+        proc = run("render", str(out), "--quiet")
+        if room_kb <= 2500:  # less than the programme's sound (1 MB) or the mix (2 MB) takes: it must fail
+            assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+        if proc.returncode != 0:
+            line = one_line_error(proc)
+            assert "disk is full" in line, line
+            assert (out / "script.json").read_text(encoding="utf-8") == script
+            assert not list(out.glob("*.ad.mp4"))
+        assert not [p for pattern in (".*.part", ".mix-*", ".mux-*") for p in out.rglob(pattern)]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def children_of(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose parent is `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            found.append((int(entry.name), command))
+    return found
+
+
+def alive_with(text: str) -> list[str]:
+    """Command lines of running processes that mention `text` (an output folder)."""
+    lines = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in command and state != "Z":
+            lines.append(command)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def long_analysed(tmp_path_factory) -> Path:
+    """Four minutes of a tiny test picture and pink noise, one subtitle line, analysed without vision
+    and written, with one cue added: its render keeps ffmpeg busy for seconds at a time."""
+    from conftest import ffmpeg
+
+    folder = tmp_path_factory.mktemp("long")
+    video = folder / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=240", "-f", "lavfi", "-i",
+           "anoisesrc=d=240:c=pink:a=0.05:r=48000", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-ac", "2", "-shortest", str(video))
+    subtitles = folder / "long.srt"
+    subtitles.write_text("1\n00:00:10,000 --> 00:00:12,000\nHello there.\n", encoding="utf-8")
+    out = folder / "out"
+    for step in (["analyze", str(video), "-o", str(out), "--lang", "en", "--vision", "off", "--subtitles",
+                  str(subtitles)], ["write", str(out), "--no-fluency"]):
+        proc = run(*step, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    (out / "script.json").write_text(with_cue(out), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_render_stopped_while_ffmpeg_runs_leaves_no_process_and_the_rerun_finishes(long_analysed, tmp_path, sig):
+    out = copy_of(long_analysed, tmp_path)
+    script = (out / "script.json").read_text(encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "videodesc", "render", str(out), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any("ffmpeg" in command for _, command in children_of(process.pid)):
+        assert process.poll() is None and time.monotonic() < deadline, "render ended before ffmpeg was seen"
+        time.sleep(0.01)
+    process.send_signal(sig)
+    code = process.wait(timeout=30)
+    time.sleep(0.5)  # the kernel's SIGKILL to the orphaned ffmpeg
+    assert alive_with(str(out)) == [], "a child went on running"
+    if sig == signal.SIGTERM:
+        assert code == 143 and process.stderr.read().strip() == "videodesc: terminated"
+        # Unwound: every temporary file removed on the way out.
+        assert not [p for pattern in (".*.part", ".mix-*", ".mux-*") for p in out.rglob(pattern)]
+    else:
+        assert code == -signal.SIGKILL
+    assert (out / "script.json").read_text(encoding="utf-8") == script and not list(out.glob("*.ad.mp4"))
+    proc = run("render", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert list(out.glob("*.ad.mp4")) and not [p for p in out.rglob(".*.part")]
