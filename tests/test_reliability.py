@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import processes
 from videodesc.records import dumps, load_script
 
 
@@ -188,34 +189,14 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing_half_written(analysed
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
-def children_of(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of the processes whose parent is `pid`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == pid:
-            found.append((int(entry.name), command))
-    return found
+def children_of(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is `pid`."""
+    return [p.command for p in processes() if p.parent == pid]
 
 
 def alive_with(text: str) -> list[str]:
     """Command lines of running processes that mention `text` (an output folder)."""
-    lines = []
-    for entry in Path("/proc").iterdir():
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if text in command and state != "Z":
-            lines.append(command)
-    return lines
+    return [p.command for p in processes() if text in p.command and p.state != "Z"]
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +228,7 @@ def test_a_render_stopped_while_ffmpeg_runs_leaves_no_process_and_the_rerun_fini
     process = subprocess.Popen([sys.executable, "-m", "videodesc", "render", str(out), "--quiet"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not any("ffmpeg" in command for _, command in children_of(process.pid)):
+    while not any("ffmpeg" in command for command in children_of(process.pid)):
         assert process.poll() is None and time.monotonic() < deadline, "render ended before ffmpeg was seen"
         time.sleep(0.01)
     process.send_signal(sig)
@@ -264,3 +245,35 @@ def test_a_render_stopped_while_ffmpeg_runs_leaves_no_process_and_the_rerun_fini
     proc = run("render", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert list(out.glob("*.ad.mp4")) and not [p for p in out.rglob(".*.part")]
+
+
+def test_subtitle_lines_past_the_end_of_the_video_are_left_out_with_a_warning(studio_clip, tmp_path):
+    from videodesc.records import load_timeline
+
+    subtitles = tmp_path / "other.srt"
+    subtitles.write_text("1\n00:00:04,000 --> 00:00:06,000\nHello there.\n\n"
+                         "2\n00:08:20,000 --> 00:08:22,000\nFrom another episode.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run("analyze", str(studio_clip), "-o", str(out), "--vision", "off", "--subtitles", str(subtitles))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 subtitle cue starts after the video's end" in proc.stderr and "500.0 s" in proc.stderr
+    timeline = load_timeline((out / "timeline.json").read_text(encoding="utf-8"))
+    assert [u.text for u in timeline.utterances] == ["Hello there."]
+    assert any("after the video's end" in w for w in timeline.warnings)
+
+
+def test_a_picture_that_ends_early_is_warned_about(tmp_path):
+    from conftest import ffmpeg
+
+    # The container lasts as long as its sound (6 s); the picture stops 0.8 s before.
+    video = tmp_path / "short-picture.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=5.2", "-f", "lavfi", "-i", "sine=f=440:d=6:r=48000",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video))
+    proc = run("analyze", str(video), "-o", str(tmp_path / "out"), "--vision", "off", "--lang", "en")
+    assert proc.returncode == 0, proc.stderr
+    assert "ends 0.8 s before its duration" in proc.stderr, proc.stderr
+    whole = tmp_path / "whole.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=6", "-f", "lavfi", "-i", "sine=f=440:d=6:r=48000",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(whole))
+    proc = run("analyze", str(whole), "-o", str(tmp_path / "out2"), "--vision", "off", "--lang", "en")
+    assert proc.returncode == 0 and "before its duration" not in proc.stderr, proc.stderr

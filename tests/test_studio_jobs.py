@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from processes import processes
 from studio import Studio
 
 RESUMED = "resumed after the server restarted"
@@ -21,17 +21,7 @@ RESUMED = "resumed after the server restarted"
 
 def processes_of(project: str) -> list[tuple[int, str]]:
     """The live processes whose command line names the project (zombies have none)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if project in command:
-            found.append((int(entry.name), command))
-    return found
+    return [(p.pid, p.command) for p in processes() if project in p.command]
 
 
 def gone(project: str, timeout: float) -> bool:

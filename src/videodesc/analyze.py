@@ -81,6 +81,21 @@ def check_not_an_output(video: Path, out: Path) -> None:
                          "give another output folder")
 
 
+def _within_video(utterances: list[Utterance], references: list, duration: float
+                  ) -> tuple[list[Utterance], list, str | None]:
+    """Subtitle lines and reference descriptions that start inside the video, and a warning naming
+    those left out: lines past the end mean another cut or another episode's file."""
+    kept = [u for u in utterances if u.start < duration]
+    kept_references = [r for r in references if r.start < duration]
+    late = (len(utterances) - len(kept)) + (len(references) - len(kept_references))
+    if not late:
+        return utterances, references, None
+    first = min([u.start for u in utterances if u.start >= duration] + [r.start for r in references if r.start >= duration])
+    return kept, kept_references, (f"{late} subtitle cue{'s' if late != 1 else ''} start{'' if late != 1 else 's'} "
+                                   f"after the video's end ({duration:.1f} s; the first at {first:.1f} s) and "
+                                   f"{'were' if late != 1 else 'was'} left out: is the subtitle file for this video?")
+
+
 class _Stages:
     """Runs stages through the work folder cache and the reporter."""
 
@@ -111,8 +126,11 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
     video, out = Path(video), Path(out)
     check_output_folder(out)
     check_not_an_output(video, out)
+    probed: list[str] = []
     with reporter.stage("probe"):
-        media = probe(video)
+        media = probe(video, probed)
+    for note in probed:
+        reporter.warning(note)
     utterances_from_file = None
     if options.subtitles is not None:
         with reporter.stage("subtitles"):
@@ -128,7 +146,7 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        timeline = _analyze(video, media, out, options, reporter, utterances_from_file, references, cast)
+        timeline = _analyze(video, media, out, options, reporter, utterances_from_file, references, cast, probed)
     except BaseException:
         if created:  # a failed first run leaves no half-made folder behind
             shutil.rmtree(out, ignore_errors=True)
@@ -137,7 +155,8 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
 
 
 def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, reporter: Reporter,
-             subtitle_utterances: list[Utterance] | None, references: list, cast: list[CastMember]) -> Timeline:
+             subtitle_utterances: list[Utterance] | None, references: list, cast: list[CastMember],
+             probed: list[str]) -> Timeline:
     work = WorkFolder(out)
     stages = _Stages(work, reporter, options.force)
     provenance = {"videodesc": __version__, "shots": f"PySceneDetect ContentDetector {scenedetect.__version__}"}
@@ -155,8 +174,13 @@ def _analyze(video: Path, media: Media, out: Path, options: AnalyzeOptions, repo
     shots: list[Shot] = [from_dict(Shot, s) for s in stages.json(
         "shots", shots_key, compute_shots, total=media.duration, valid=lambda _: keyframe_store.is_dir())]
 
-    warnings: list[str] = []
+    warnings: list[str] = list(probed)  # shown already
     vad_regions: list[Span] = []
+    if subtitle_utterances is not None:
+        subtitle_utterances, references, note = _within_video(subtitle_utterances, references, media.duration)
+        if note:
+            warnings.append(note)
+            reporter.warning(note)
     utterances: list[Utterance] = subtitle_utterances or []
     language = options.language
     if not media.has_audio:

@@ -16,6 +16,9 @@ from videodesc.records import AudioStream, Media
 # How far short of the announced duration the last readable video packet may end before we
 # call the file truncated (a container's duration and its last frame differ by a frame or two).
 TRUNCATION_TOLERANCE_S = 2.0
+# Short of that, a picture that ends this much before the duration (or three frames, if longer)
+# is worth a warning: a file cut short by a little, or a video track shorter than its sound.
+SHORT_END_S = 0.5
 _SAMPLE_BYTES = 1 << 20
 _SAMPLES = 16
 
@@ -55,8 +58,8 @@ def _float(text: object) -> float | None:
     return value if value == value else None  # NaN -> None
 
 
-def probe(path: Path) -> Media:
-    """Read streams and duration of `path`.
+def probe(path: Path, warnings: list[str] | None = None) -> Media:
+    """Read streams and duration of `path`; what is odd but usable about it is added to `warnings`.
 
     Raises:
         InputError: the path is missing or unreadable, is not a media file, has no video
@@ -119,15 +122,20 @@ def probe(path: Path) -> Media:
         content_hash=content_hash(path),
         start_time=start_time,
     )
-    _check_not_truncated(path, media, int(video["index"]))
+    shortfall = _check_not_truncated(path, media, int(video["index"]))
+    if warnings is not None and shortfall > max(SHORT_END_S, 3 / fps if (fps or 0) > 0 else 0.0):
+        warnings.append(f"the picture of {path.name} ends {shortfall:.1f} s before its duration "
+                        f"({media.duration:.1f} s): the file may be cut short, or its video track is shorter "
+                        "than its sound; the outputs last the full duration")
     return media
 
 
-def _check_not_truncated(path: Path, media: Media, video_index: int) -> None:
+def _check_not_truncated(path: Path, media: Media, video_index: int) -> float:
     """Read the video packets of the last seconds; a file cut short has none there.
 
     An MP4 whose index sits at the front still announces its full duration after the end of
     the file was lost, and ffprobe accepts it; only reading the packets shows the loss.
+    Returns the seconds by which the picture ends before the duration (0 when it does not).
     """
     start = max(0.0, media.start_time + media.duration - TRUNCATION_TOLERANCE_S - 3.0)
     proc = subprocess.run(
@@ -147,3 +155,4 @@ def _check_not_truncated(path: Path, media: Media, video_index: int) -> None:
     if last_end is None or last_end < expected_end - TRUNCATION_TOLERANCE_S:
         readable = f"video ends at {last_end - media.start_time:.1f} s" if last_end is not None else "no video at the end"
         raise InputError(f"{path}: file is truncated or damaged ({readable}, container says {media.duration:.1f} s)")
+    return max(0.0, expected_end - last_end)
