@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -132,8 +133,10 @@ def test_a_broken_cast_file_is_named_and_nothing_is_written(photo_video, samples
     out = tmp_path / "out"
     proc = analyze(photo_video, out, "--cast", str(cast))
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert lines[-1].startswith("videodesc: error:") and message in lines[-1] and "cast.toml" in lines[-1]
+    # With --json (as `analyze` here runs), the error is the last JSON line.
+    error = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert error["event"] == "error" and error["exit_code"] == 2
+    assert message in error["message"] and "cast.toml" in error["message"]
     assert "Traceback" not in proc.stderr
     assert not out.exists()
 
