@@ -53,12 +53,12 @@ from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, ext
                                      parse_freezes, shift, total, unshift)
 from videodesc.output.streaming import package_dash, package_hls
 from videodesc.render.loudness import measure, merge_regions
-from videodesc.render.mix import (Loudness, MixReport, MixSettings, Placement, layout_channels, mix, mix_layout,
-                                  tempo)
+from videodesc.render.mix import Loudness, MixReport, MixSettings, Placement, mix, tempo
 from videodesc.render.mux import (TextCue, aac_encoding, language_code, streams_of, subtitle_streams,
                                   write_ad_mkv, write_ad_mp4, write_m4a)
 from videodesc.speak import SpeechCache, VoiceSpec, make_voice, resolve_voice
-from videodesc.workfolder import OutputGroup, atomic_path, note_script_written, stage_key
+from videodesc.workfolder import (OutputGroup, atomic_path, check_output_folder, note_script_written, stage_key,
+                                  staged_name)
 
 SPEECH_DIR = "speech"  # the spoken cues, published next to script.json
 MIN_GAP = 0.1  # seconds of programme sound kept between two spoken cues
@@ -149,6 +149,7 @@ def preflight(out: Path, video: Path, options: RenderOptions) -> None:
         InputError: with the name or the folder.
     """
     out = Path(out)
+    check_output_folder(out)
     folder = out if out.is_dir() else out.parent
     try:
         limit = os.pathconf(folder, "PC_NAME_MAX")
@@ -157,15 +158,12 @@ def preflight(out: Path, video: Path, options: RenderOptions) -> None:
     name = Path(video).stem
     longest = [f"{name}.ad.dapt.ttml", f"{name}.ad-stem.wav"]
     if options.deliver:
-        code = language_code("eng")  # every code is three letters long
-        longest += [file_name(p, name, 6, code) for p in (options.preset.premix, options.preset.stem) if p]
+        # Every language code is three letters long, "5.1" the longest layout.
+        longest += [file_name(p, name, 6, "eng") for p in (options.preset.premix, options.preset.stem) if p]
     for produced in longest:
-        staged = f".{produced}.XXXXXXXX.part"  # what atomic_path and OutputGroup write first
-        if len(staged.encode("utf-8")) > limit:
+        if len(staged_name(produced).encode("utf-8")) > limit:
             raise InputError(f"the video's name is too long for the outputs: {produced} (with the temporary "
                              f"name it is written under) passes the file system's {limit} bytes; rename the video")
-    if out.is_dir() and not os.access(out, os.W_OK):
-        raise InputError(f"{out}: the output folder cannot be written (permission denied)")
 
 
 def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResult:
@@ -239,8 +237,6 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
                                 f"{settings.target.true_peak:g} dBTP: the mix was limited again with "
                                 f"{settings.peak_margin_db:.1f} dB of headroom")
             warnings += report.warnings
-            # The channels the preset's layout rule expects: the programme's layout kept, or stereo.
-            planned = layout_channels(mix_layout(programme, settings.stereo)[0] or "mono")
             mixes = [(report, render_folder / "mix.wav", stem_tmp)]
             if options.deliver and preset.also_stereo and report.channels > 2:
                 stereo_stem = render_folder / "stem-2.0.wav"
@@ -278,11 +274,12 @@ def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResul
         deliverables = []
         if options.deliver:
             deliverables = _deliverables(preset, mixes, out / "deliver" / preset.key, stem_name, script.language,
-                                         publish, planned)
+                                         publish)
             outputs += sorted({out / d.name for d in deliverables})
 
         with reporter.stage("qc"):
-            checked = [Deliverable(PREMIX, m4a_tmp, m4a.name, planned, delivered=False), *deliverables]
+            # The AAC must hold the layout the mix was made in: the programme's, or stereo when asked.
+            checked = [Deliverable(PREMIX, m4a_tmp, m4a.name, report.channels, delivered=False), *deliverables]
             if not options.deliver:
                 checked.append(Deliverable(STEM, stem_tmp, stem.name, 1, delivered=False))
             cue_spans = [(f.cue.start, f.cue.start + f.seconds) for f in fitted]
@@ -339,19 +336,17 @@ def mix_settings(options: RenderOptions, regions: list[tuple[float, float]], dur
 
 
 def _deliverables(preset: Preset, mixes: list[tuple[MixReport, Path, Path]], folder: Path, name: str,
-                  language: str, publish: OutputGroup, layout: int) -> list[Deliverable]:
+                  language: str, publish: OutputGroup) -> list[Deliverable]:
     """The preset's WAV files, named as it asks, in `folder`, which `publish` puts in place whole (so
-    no file of an earlier delivery stays beside them). `layout` is the channels the first mix should
-    have; a second mix is the 2.0 one."""
+    no file of an earlier delivery stays beside them)."""
     if preset.premix is None and preset.stem is None:
         return []
     code = language_code(language)
     staged = publish.path(folder)
     staged.mkdir()
     files = []
-    for number, (report, premix, stem) in enumerate(mixes):
-        expected = layout if number == 0 else 2
-        for role, pattern, path, channels in ((PREMIX, preset.premix, premix, expected),
+    for report, premix, stem in mixes:
+        for role, pattern, path, channels in ((PREMIX, preset.premix, premix, report.channels),
                                               (STEM, preset.stem, stem, 1)):
             if pattern is None:
                 continue

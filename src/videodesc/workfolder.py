@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -30,6 +31,30 @@ def stage_key(*parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
+def staging_path(target: Path) -> Path:
+    """A free temporary path beside `target`, ".NAME.XXXXXXXX.part", that nothing exists at yet:
+    the caller decides whether it makes a file or a folder there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    return tmp
+
+
+def staged_name(name: str) -> str:
+    """The name `staging_path` gives a file called `name` (mkstemp adds eight characters): the
+    longest name any output is written under."""
+    return f".{name}.XXXXXXXX.part"
+
+
+def published_path(path: Path | str) -> Path:
+    """The output a staging path stands for (".NAME.XXXXXXXX.part" -> NAME); any other path as it is."""
+    path = Path(str(path))
+    match = re.fullmatch(r"\.(.+)\.[^.]+\.part", path.name)
+    return path.with_name(match.group(1)) if match else path
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it onto `target` only on success.
@@ -38,11 +63,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     `target` when the body returns, and is removed when it raises.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # the body decides whether it makes a file or a folder
+    tmp = staging_path(target)
     try:
         yield tmp
         _replace(tmp, target)
@@ -76,11 +97,7 @@ class OutputGroup:
 
     def path(self, target: Path) -> Path:
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        tmp.unlink()
+        tmp = staging_path(target)
         self._staged.append((tmp, target))
         return tmp
 

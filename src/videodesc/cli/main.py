@@ -12,7 +12,6 @@ import errno
 import functools
 import json
 import math
-import re
 import signal
 import sys
 import traceback
@@ -22,6 +21,7 @@ from videodesc import __version__
 from videodesc.delivery import PRESETS
 from videodesc.errors import InputError, Terminated, VideodescError
 from videodesc.progress import BarReporter, JsonReporter, Reporter
+from videodesc.workfolder import exclusive, published_path
 
 
 class _Parser(argparse.ArgumentParser):
@@ -330,8 +330,6 @@ def _holding_output(run):
     refused), after removing what interrupted runs left there."""
     @functools.wraps(run)
     def holding(args: argparse.Namespace, reporter: Reporter) -> int:
-        from videodesc.workfolder import exclusive
-
         with exclusive(args.output) as freed:
             if freed:
                 size = f"{freed / 1e6:.1f} MB" if freed >= 1e5 else f"{freed / 1e3:.0f} kB"
@@ -589,14 +587,6 @@ _USER_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQU
                 errno.EMFILE)
 
 
-def _shown_path(filename) -> str:
-    """The path the user knows for `filename`: a temporary ".NAME.XXXXXXXX.part" (what every output
-    is written as first) is shown as NAME."""
-    path = Path(str(filename))
-    match = re.fullmatch(r"\.(.+)\.[^.]+\.part", path.name)
-    return str(path.with_name(match.group(1))) if match else str(path)
-
-
 def _terminate(signum, frame) -> None:
     raise Terminated()
 
@@ -618,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     except OSError as exc:
         # Disk full, permission lost mid-run: the user's environment, not a bug.
-        what = f"{_shown_path(exc.filename)}: " if exc.filename else ""
+        # The path the user knows: an output, not the temporary name it was being written under.
+        what = f"{published_path(exc.filename)}: " if exc.filename else ""
         code = 2 if exc.errno in _USER_ERRNOS else 1
         meaning = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up"}.get(exc.errno)
         reporter.error("error", f"{what}{exc.strerror or exc}" + (f" ({meaning})" if meaning else ""), code)
