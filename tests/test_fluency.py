@@ -15,7 +15,7 @@ import pytest
 
 from videodesc.errors import ModelError
 from videodesc.write import fluency
-from videodesc.write.fluency import FluencyScorer, default_gemma_model
+from videodesc.write.fluency import FluencyScorer, check_adapter, default_gemma_model
 
 # (context, fluent and relevant, fluent but unrelated to the context, word salad). Korean salad is
 # shuffled morphemes (particles cut loose): shuffled words keep their particles, and Korean
@@ -185,14 +185,23 @@ def test_broken_adapter_is_a_model_error(adapter, tmp_path):
     bad_config = tmp_path / "bad-config"
     bad_config.mkdir()
     (bad_config / "adapter_config.json").write_text("{not json")
-    with pytest.raises(ModelError, match="does not fit"):
+    with pytest.raises(ModelError, match="adapter_config.json cannot be read"):
         FluencyScorer(adapter=bad_config)
     truncated = tmp_path / "truncated"
     truncated.mkdir()
     (truncated / "adapter_config.json").write_bytes((adapter / "adapter_config.json").read_bytes())
     (truncated / "adapter_model.safetensors").write_bytes((adapter / "adapter_model.safetensors").read_bytes()[:1000])
-    with pytest.raises(ModelError, match="does not fit"):
+    with pytest.raises(ModelError, match="cut short"):
         FluencyScorer(adapter=truncated)
+    wrong_shapes = tmp_path / "wrong-shapes"  # whole, but for another model: only peft can tell
+    wrong_shapes.mkdir()
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    (wrong_shapes / "adapter_config.json").write_text(json.dumps({**config, "target_modules": ["no_such_proj"]}))
+    (wrong_shapes / "adapter_model.safetensors").write_bytes((adapter / "adapter_model.safetensors").read_bytes())
+    check_adapter(wrong_shapes)
+    with pytest.raises(ModelError, match="does not fit"):
+        FluencyScorer(adapter=wrong_shapes)
+    check_adapter(adapter)  # the whole adapter passes
 
 
 def test_missing_packages_are_model_errors(monkeypatch, tmp_path, adapter):

@@ -135,6 +135,20 @@ def test_json_mode_ends_an_error_with_a_json_line(tmp_path):
     assert not (tmp_path / "nothing").exists(), "a failed run leaves no folder it made"
 
 
+def test_a_folder_that_is_no_adapter_is_refused_before_any_model_loads(analysed, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    before = (out / "script.json").read_bytes()
+    not_an_adapter = tmp_path / "adapter"
+    not_an_adapter.mkdir()
+    (not_an_adapter / "adapter_config.json").write_text('{"peft_type": "PREFIX_TUNING"}')
+    proc = run("write", str(out), "--adapter", str(not_an_adapter), "--json")
+    assert proc.returncode == 2, proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert "not a LoRA adapter" in events[-1]["message"]
+    assert not [e for e in events if e.get("event") == "start"], "no stage (voice, scorers) began"
+    assert (out / "script.json").read_bytes() == before
+
+
 def test_a_video_name_too_long_for_the_outputs_is_refused_before_any_work(studio_clip, tmp_path):
     long_name = tmp_path / ("a" * 236 + ".mp4")
     long_name.symlink_to(studio_clip)
@@ -277,3 +291,30 @@ def test_a_picture_that_ends_early_is_warned_about(tmp_path):
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(whole))
     proc = run("analyze", str(whole), "-o", str(tmp_path / "out2"), "--vision", "off", "--lang", "en")
     assert proc.returncode == 0 and "before its duration" not in proc.stderr, proc.stderr
+
+
+def test_a_render_killed_while_piper_speaks_leaves_no_voice_process_and_its_folder_goes_next_run(
+        long_analysed, tmp_path):
+    import tempfile
+
+    from videodesc import children
+
+    out = copy_of(long_analysed, tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "videodesc", "render", str(out), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (voices := [p.pid for p in processes() if p.parent == process.pid and "-m piper" in p.command]):
+        assert process.poll() is None and time.monotonic() < deadline, "render ended before Piper was seen"
+        time.sleep(0.01)
+    process.kill()
+    process.wait(timeout=30)
+    time.sleep(0.5)
+    assert not [p for p in processes() if p.pid in voices and p.state != "Z"], "Piper went on running"
+    left = list(Path(tempfile.gettempdir()).glob(f"videodesc-piper-{process.pid}-*"))
+    assert left, "SIGKILL runs no clean-up: the scratch folder is there until a later run"
+    stale = time.time() - children.STALE_AFTER_S - 60
+    for folder in left:
+        os.utime(folder, (stale, stale))
+    proc = run("render", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert not [folder for folder in left if folder.exists()], "the next run removed the dead run's folder"

@@ -117,6 +117,10 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
         reporter.warning("no facts.json (analysed with --vision off): the template writer has nothing sure to "
                          "say, so every slot stays silent; run `videodesc analyze` with vision, or use a model writer")
     kept = _kept_script(out, options.slots, timeline, language)
+    if options.fluency and options.adapter is not None:
+        from videodesc.write.fluency import check_adapter
+
+        check_adapter(options.adapter)  # before the writer and the models load
     writer = make_writer(options, out)
     provenance = {"videodesc": __version__, "writer": writer.name, "language": language}
     selection = options.selection

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import shutil
-import signal
 import subprocess
 from collections.abc import Sequence
 
+from videodesc.children import dies_with_parent
 from videodesc.errors import InputError, VideodescError
 
 # What ffmpeg prints (strerror) when the system refuses a write, and what it means to the user:
@@ -30,13 +29,6 @@ def binary(name: str) -> str:
     if found is None:
         raise VideodescError(f"{name} not found on PATH: install it (Debian: apt-get install ffmpeg, or run `make setup`)")
     return found
-
-
-def dies_with_parent() -> None:
-    """In a child before it runs ffmpeg: SIGKILL when the videodesc that started it dies, even by
-    SIGKILL, so that no ffmpeg goes on writing a file nobody will publish. SIGKILL, not SIGTERM:
-    on SIGTERM ffmpeg would still finish the file; the next run removes the half-written one."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def run(args: Sequence[str], what: str) -> subprocess.CompletedProcess:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from videodesc.children import dies_with_parent
 from videodesc.errors import InputError
 from videodesc.media import ffmpeg
 from videodesc.render.loudness import (ATSC_A85, DIALOGUE, EBU_R128, MIN_DIALOGUE_S, SILENT, Loudness,
@@ -524,7 +525,8 @@ def _read_voice(path: Path) -> np.ndarray:
         with wav:
             return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32) / 32768
     proc = subprocess.run([ffmpeg.binary("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
-                           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"], capture_output=True)
+                           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"], capture_output=True,
+                          preexec_fn=dies_with_parent)
     if proc.returncode != 0:
         raise InputError(f"{path}: not a readable voice file ({ffmpeg.last_line(proc.stderr)})")
     return np.frombuffer(proc.stdout, dtype="<f4")

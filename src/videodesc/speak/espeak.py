@@ -21,9 +21,9 @@ import functools
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from videodesc.children import dies_with_parent, scratch_folder
 from videodesc.errors import InputError, ModelError
 from videodesc.speak.base import VoiceSpec, finish
 from videodesc.speak.text import speakable
@@ -100,11 +100,14 @@ class EspeakVoice:
         spoken = speakable(text, self.spec.language)
         if not spoken:
             raise InputError(f"nothing to say in {text!r}")
-        with tempfile.TemporaryDirectory(prefix="videodesc-espeak-") as tmp:
-            raw = Path(tmp) / "espeak.wav"
+        scratch = scratch_folder("espeak")
+        try:
+            raw = scratch / "espeak.wav"
             proc = subprocess.run(self._args(raw), input=spoken.encode("utf-8"), capture_output=True,
-                                  timeout=TIMEOUT_S)
+                                  timeout=TIMEOUT_S, preexec_fn=dies_with_parent)
             if proc.returncode != 0 or not raw.is_file():
                 message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 raise ModelError(f"espeak-ng failed on {text[:60]!r}: {message[-1] if message else 'no message'}")
             return finish(raw, target, "espeak-ng")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

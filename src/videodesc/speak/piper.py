@@ -30,12 +30,12 @@ import queue
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import weakref
 from collections import deque
 from pathlib import Path
 
+from videodesc.children import dies_with_parent, scratch_folder
 from videodesc.errors import InputError, ModelError
 from videodesc.speak.base import VoiceSpec, finish
 from videodesc.speak.text import speakable
@@ -156,14 +156,15 @@ class PiperVoice:
         if self._process is not None and self._process.poll() is None:
             return self._process
         self.close()
-        self._folder = Path(tempfile.mkdtemp(prefix="videodesc-piper-"))
+        self._folder = scratch_folder("piper")
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
         args = [self.python, "-m", "piper", "--model", str(self.model), "--config", str(self.config),
                 "--length-scale", str(self.length_scale), "--noise-w-scale", str(PHONEME_LENGTH_NOISE),
                 "--output-dir", str(self._folder)]
         try:
             process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, env=env, encoding="utf-8", errors="replace")
+                                       stderr=subprocess.PIPE, env=env, encoding="utf-8", errors="replace",
+                                       preexec_fn=dies_with_parent)
         except OSError as exc:
             raise ModelError(f"cannot start Piper ({self.python} -m piper): {exc}") from None
         self._process = process

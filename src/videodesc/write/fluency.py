@@ -213,8 +213,7 @@ class FluencyScorer:
 
     @staticmethod
     def _load_adapter(model: Any, adapter: Path) -> Any:
-        if not (adapter / "adapter_config.json").is_file():
-            raise ModelError(f"fluency adapter {adapter}: not a LoRA adapter folder (no adapter_config.json)")
+        check_adapter(adapter)
         try:
             from peft import PeftModel
         except ImportError as exc:
@@ -289,6 +288,53 @@ class FluencyScorer:
         sums = torch.zeros(len(rows), dtype=torch.float64).index_add_(0, torch.tensor(owner), per_token.double())
         counts = torch.tensor([len(b) for _, b in rows], dtype=torch.float64)
         return (sums / counts).tolist()
+
+
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # what PeftModel.save_pretrained writes
+
+
+def check_adapter(adapter: Path) -> None:
+    """Refuse, without loading any model, a folder that cannot be a whole LoRA adapter: no or broken
+    adapter_config.json, not a LoRA, no weights, or a safetensors file cut short. Whether its
+    shapes fit the model is only known when peft loads it.
+
+    Raises:
+        ModelError: naming the folder and what is wrong with it.
+    """
+    adapter = Path(adapter).expanduser()
+    config_file = adapter / "adapter_config.json"
+    if not config_file.is_file():
+        raise ModelError(f"fluency adapter {adapter}: not a LoRA adapter folder (no adapter_config.json)")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"fluency adapter {adapter}: adapter_config.json cannot be read ({_first_line(exc)})") from exc
+    if not isinstance(config, dict) or config.get("peft_type") != "LORA":
+        kind = config.get("peft_type") if isinstance(config, dict) else None
+        raise ModelError(f"fluency adapter {adapter}: not a LoRA adapter (peft_type {kind!r})")
+    weights = [adapter / name for name in ADAPTER_WEIGHTS if (adapter / name).is_file()]
+    if not weights:
+        raise ModelError(f"fluency adapter {adapter}: no weights ({' or '.join(ADAPTER_WEIGHTS)})")
+    if weights[0].suffix == ".safetensors" and not _whole_safetensors(weights[0]):
+        raise ModelError(f"fluency adapter {adapter}: {weights[0].name} is cut short or not a safetensors file")
+
+
+def _whole_safetensors(path: Path) -> bool:
+    """Whether the file holds the whole of what its header announces (a little-endian u64 header
+    length, a JSON header, then the tensors' bytes up to the largest end offset)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            if len(head) < 8:
+                return False
+            length = int.from_bytes(head, "little")
+            if length > 100_000_000:
+                return False
+            header = json.loads(handle.read(length))
+        ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
+        return path.stat().st_size == 8 + length + max(ends, default=0)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
