@@ -175,8 +175,9 @@ def folder_bytes(folder: Path) -> int:
 
 @pytest.mark.parametrize("room_kb", [100, 2500, 4500, 6000])
 def test_a_full_disk_is_one_clear_error_and_leaves_nothing_half_written(analysed, tmp_path, room_kb):
-    """render into a folder on a small tmpfs: whatever it runs out of space writing, it says the
-    disk is full (exit 2), or succeeds; never an internal error, a .part file or a changed script."""
+    """render into a folder on a small tmpfs: with less room than its outputs need it is refused
+    before any work; when it runs out of space while writing it says the disk is full (exit 2), or
+    it succeeds; never an internal error, a .part file or a changed script."""
     disk = tmp_path / "disk"
     disk.mkdir()
     size = folder_bytes(analysed) + 4096 * len(list(analysed.rglob("*"))) + room_kb * 1024
@@ -189,13 +190,16 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing_half_written(analysed
         shutil.copytree(analysed, out)
         script = with_cue(out)
         (out / "script.json").write_text(script, encoding="utf-8")
+        before = folder_bytes(out)
         proc = run("render", str(out), "--quiet")
-        if room_kb <= 2500:  # less than the programme's sound (1 MB) or the mix (2 MB) takes: it must fail
-            assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
-        if proc.returncode != 0:
+        if room_kb <= 2500:  # less than the sound WAVs take (4 MB): refused before any work
             line = one_line_error(proc)
-            assert "disk is full" in line, line
+            assert "not enough free space" in line and "need about 4.0 MB" in line, line
+            assert folder_bytes(out) == before
+        elif room_kb == 4500:  # more than the estimate, less than the scratch files need: found while writing
+            assert "disk is full" in one_line_error(proc)
+        if proc.returncode != 0:
             assert (out / "script.json").read_text(encoding="utf-8") == script
             assert not list(out.glob("*.ad.mp4"))
         assert not [p for pattern in (".*.part", ".mix-*", ".mux-*") for p in out.rglob(pattern)]
@@ -318,3 +322,84 @@ def test_a_render_killed_while_piper_speaks_leaves_no_voice_process_and_its_fold
     proc = run("render", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert not [folder for folder in left if folder.exists()], "the next run removed the dead run's folder"
+
+
+def test_describe_stopped_at_stage_boundaries_resumes_each_time_and_leaves_nothing_behind(studio_clip, tmp_path):
+    """describe, stopped by a signal as one stage ends or another begins, then run again, and again:
+    each run exits as the signal says, leaves no process, .part file or half-written output, and
+    the next one takes up the finished stages from the work folder."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "videodesc", "describe", str(studio_clip), "-o", str(out), "--lang", "en",
+               "--vision", "off", "--no-fluency", "--json"]
+    stops = [(("shots", "done"), signal.SIGINT, 130), (("asr", "done"), signal.SIGTERM, 143),
+             (("write", "start"), signal.SIGINT, 130), (("speak", "done"), signal.SIGTERM, 143),
+             (("mux", "start"), signal.SIGKILL, -signal.SIGKILL)]
+    seen_cached: set[str] = set()
+    for (stage, event), sig, code in stops:
+        # A shell's background job starts with SIGINT ignored, and Python keeps it so: as typed Ctrl-C
+        # reaches it, the run gets SIGINT's default back.
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        events = []
+        for line in process.stderr:
+            events.append(json.loads(line))
+            if (events[-1].get("stage"), events[-1].get("event")) == (stage, event):
+                process.send_signal(sig)
+                break
+        else:
+            pytest.fail(f"describe ended ({process.wait()}) before {stage} {event}: {events[-1:]}")
+        events += [json.loads(line) for line in process.stderr if line.startswith("{")]
+        assert process.wait(timeout=60) == code, (stage, events[-3:])
+        seen_cached |= {e["stage"] for e in events if e.get("event") == "cached"}
+        time.sleep(0.3)
+        assert alive_with(str(out)) == [], f"a child went on running after {sig.name} at {stage} {event}"
+        if sig != signal.SIGKILL:
+            assert not [p for pattern in (".*.part", ".mix-*", ".mux-*") for p in out.rglob(pattern)]
+        assert not list(out.glob("*.ad.mp4")), "no output published by a stopped run"
+        if (out / "script.json").exists():
+            load_script((out / "script.json").read_text(encoding="utf-8"))  # whole, never half-written
+    assert {"shots", "asr"} <= seen_cached, "the reruns took up the finished analysis"
+    proc = subprocess.run(command, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert list(out.glob("*.ad.mp4")) and (out / "descriptions.vtt").is_file()
+    assert not [p for pattern in (".*.part", ".mix-*", ".mux-*") for p in out.rglob(pattern)]
+
+
+def test_a_source_changed_after_analysis_is_refused_until_analysed_again(analysed, studio_clip, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    video = tmp_path / "clip.mp4"
+    shutil.copyfile(studio_clip, video)
+    for name in ("timeline.json", "script.json"):  # the analysis of this copy of the clip
+        data = json.loads((out / name).read_text(encoding="utf-8"))
+        data["media"]["path"] = str(video)
+        (out / name).write_text(json.dumps(data), encoding="utf-8")
+    (out / "script.json").write_text(with_cue(out), encoding="utf-8")
+    from conftest import ffmpeg
+
+    ffmpeg("-i", str(studio_clip), "-t", "6", "-c", "copy", str(tmp_path / "shorter.mp4"))
+    os.replace(tmp_path / "shorter.mp4", video)  # the editor exported a new cut under the same name
+    line = one_line_error(run("render", str(out), "--quiet"))
+    assert "has changed since it was analysed" in line and "analyze" in line
+    assert not list(out.glob("*.ad.mp4"))
+    proc = run("analyze", str(video), "-o", str(out), "--lang", "en", "--vision", "off", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    timeline = json.loads((out / "timeline.json").read_text(encoding="utf-8"))
+    assert abs(timeline["media"]["duration"] - 6) < 0.2, "the new cut was analysed, not the cache of the old"
+
+
+def test_a_read_only_output_folder_is_refused_before_any_work(analysed, studio_clip, tmp_path):
+    out = copy_of(analysed, tmp_path)
+    before = folder_bytes(out)
+    mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(out), str(out)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only here: {mounted.stderr.strip()}")
+    try:
+        if os.access(out, os.W_OK) and subprocess.run(["touch", str(out / "probe")]).returncode == 0:
+            pytest.skip("the bind mount is not read-only here")
+        for step in (["write", str(out), "--no-fluency"], ["render", str(out)],
+                     ["analyze", str(studio_clip), "-o", str(out)]):
+            line = one_line_error(run(*step, "--quiet"))
+            assert "not writable" in line and "Read-only file system" in line, (step, line)
+        assert folder_bytes(out) == before
+    finally:
+        subprocess.run(["umount", "-l", str(out)], capture_output=True)

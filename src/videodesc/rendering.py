@@ -47,8 +47,8 @@ from videodesc.output.qc import PREMIX, QC_FILE, QC_PAGE, STEM, RenderFacts, qc_
 from videodesc.output.review import render_review
 from videodesc.output.subtitle_files import to_srt, to_vtt
 from videodesc.progress import Reporter
-from videodesc.records import (Candidate, Cue, SchemaError, Script, SkippedSlot, Timeline, dumps, load_script,
-                               load_timeline)
+from videodesc.records import (Candidate, Cue, Media, SchemaError, Script, SkippedSlot, Timeline, dumps,
+                               load_script, load_timeline)
 from videodesc.render.extend import (Freeze, describe_freezes, extend_audio, extend_video, freezes_json, merge,
                                      parse_freezes, shift, total, unshift)
 from videodesc.output.streaming import package_dash, package_hls
@@ -140,22 +140,24 @@ def load_for_render(out: Path, replacement: Path | None = None) -> tuple[Script,
     return script, timeline, video
 
 
-def preflight(out: Path, video: Path, options: RenderOptions) -> None:
+def preflight(out: Path, media: Media, options: RenderOptions) -> None:
     """Refuse, before any work, what would make the render fail at its end: a file name the file
-    system cannot hold (the longest is a temporary name, ".NAME.ad.dapt.ttml.XXXXXXXX.part") or an
-    output folder that cannot be written.
+    system cannot hold (the longest is a temporary name, ".NAME.ad.dapt.ttml.XXXXXXXX.part"), an
+    output folder that cannot be written, or less free space than the outputs take.
 
     Raises:
-        InputError: with the name or the folder.
+        InputError: with the name, the folder or the space.
     """
     out = Path(out)
     check_output_folder(out)
     folder = out if out.is_dir() else out.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
     try:
         limit = os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
-    name = Path(video).stem
+    name = Path(media.path).stem
     longest = [f"{name}.ad.dapt.ttml", f"{name}.ad-stem.wav"]
     if options.deliver:
         # Every language code is three letters long, "5.1" the longest layout.
@@ -164,13 +166,48 @@ def preflight(out: Path, video: Path, options: RenderOptions) -> None:
         if len(staged_name(produced).encode("utf-8")) > limit:
             raise InputError(f"the video's name is too long for the outputs: {produced} (with the temporary "
                              f"name it is written under) passes the file system's {limit} bytes; rename the video")
+    needed = output_bytes(media, options, out / "work" / "render")
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise InputError(f"not enough free space in {folder} for the outputs of {Path(media.path).name}: they need "
+                         f"about {_megabytes(needed)} and {_megabytes(free)} are free")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size < 10e6 else f"{size / 1e6:,.0f} MB"
+
+
+def output_bytes(media: Media, options: RenderOptions, render_folder: Path) -> int:
+    """A low estimate of the bytes a render of `media` writes before it publishes: the sound WAVs,
+    the AAC mix, and the video (a copy of the source; re-encoded near its size for extended
+    description, and again for each streaming package). Low, so that a render that fits is never
+    refused: the speech, the text files and the scratch files are left out.
+
+    Args:
+        render_folder: where the programme's sound is kept from an earlier run (not counted again).
+    """
+    seconds = max(media.duration, 0.0)
+    channels = media.audio_streams[0].channels if media.audio_streams else 2
+    if options.preset.stereo:
+        channels = 2
+    sample_bytes = 3 if options.deliver else 2
+    wav = seconds * 48000 * sample_bytes  # one channel
+    total = wav * channels + wav  # the mix and the stem
+    if media.audio_streams and not any(render_folder.glob("programme-*.wav")):
+        total += wav * channels
+    total += seconds * channels * 96_000 / 8  # the AAC mix at 96 kb/s a channel
+    picture = media.size_bytes
+    total += picture * (1 + options.extended + len(options.streaming))
+    if options.deliver and options.preset.also_stereo and channels > 2:
+        total += wav * 2 + wav  # the 2.0 mix and stem; the deliverables are hard links to the mixes
+    return int(total)
 
 
 def render(out: Path, options: RenderOptions, reporter: Reporter) -> RenderResult:
     """Render the script in `out` into described media. See the module docstring."""
     out = Path(out)
     script, timeline, video = load_for_render(out, options.script)
-    preflight(out, video, options)
+    preflight(out, script.media, options)
     spec = resolve_voice(options.voice, script.language, options.rate)
     voice = make_voice(spec)
     speech = SpeechCache(out / "work" / "speech")

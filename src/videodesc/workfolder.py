@@ -206,7 +206,7 @@ _LEFTOVER_PATTERNS = (".*.part", ".mix-*", ".mux-*")
 def exclusive(out: Path) -> Iterator[int]:
     """Hold the output folder `out` for this run (creating it), and first remove what earlier,
     interrupted runs left in it; yields the bytes removed. When the run fails in a folder it
-    created, the folder goes with it.
+    created before it finished any work there, the folder goes with it.
 
     The lock is an advisory `flock` on OUT/work/.videodesc.lock, which the kernel releases when the
     process ends however it ends (kill -9 included), so a stale lock never blocks a rerun.
@@ -236,12 +236,21 @@ def exclusive(out: Path) -> Iterator[int]:
         handle.flush()
         yield remove_leftovers(out)
     except BaseException:
-        if created:  # a failed run into a new folder leaves no half-made folder behind
-            handle.close()
+        # A failed or stopped run into a new folder leaves no empty folder behind; what it finished
+        # (every file is whole: written under a temporary name) stays for the rerun to take up.
+        empty = created and not _finished_work(out)  # decided while the lock is still held
+        handle.close()
+        if empty:
             shutil.rmtree(out, ignore_errors=True)
         raise
     finally:
         handle.close()  # closing releases the lock
+
+
+def _finished_work(out: Path) -> bool:
+    """Whether `out` holds a file that is neither the lock nor an interrupted write's leftover."""
+    remove_leftovers(out)
+    return any(path.is_file() and path.name != LOCK_FILE for path in out.rglob("*"))
 
 
 def remove_leftovers(out: Path) -> int:

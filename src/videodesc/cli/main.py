@@ -377,12 +377,13 @@ def _run_render(args: argparse.Namespace, reporter: Reporter) -> int:
 def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import analyze
     from videodesc.memory import release_freed_memory
+    from videodesc.media.probe import probe
     from videodesc.rendering import preflight, render
     from videodesc.writing import write
 
     # Every option is checked before the long analysis starts.
     write_options, render_options = _write_options(args, None), _render_options(args)
-    preflight(args.output, args.video, render_options)
+    preflight(args.output, probe(args.video), render_options)
     analyze(args.video, args.output, _analyze_options(args), reporter)
     release_freed_memory()  # the vision models' memory, before write loads its language model
     write(args.output, write_options, reporter)
