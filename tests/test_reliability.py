@@ -290,6 +290,16 @@ def test_a_picture_that_ends_early_is_warned_about(tmp_path):
     proc = run("analyze", str(video), "-o", str(tmp_path / "out"), "--vision", "off", "--lang", "en")
     assert proc.returncode == 0, proc.stderr
     assert "ends 0.8 s before its duration" in proc.stderr, proc.stderr
+    # Rendered, the described track lasts as long as the original sound, and the picture stays the
+    # source's own: the output's tracks differ in length exactly as the source's do.
+    for step in (["write", str(tmp_path / "out"), "--no-fluency"], ["render", str(tmp_path / "out")]):
+        proc = run(*step, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    probed = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "json",
+                             str(tmp_path / "out" / "short-picture.ad.mp4")], capture_output=True, text=True)
+    lengths = [(s["codec_type"], float(s["duration"])) for s in json.loads(probed.stdout)["streams"]]
+    assert [kind for kind, _ in lengths] == ["video", "audio", "audio"], lengths
+    assert abs(lengths[0][1] - 5.2) < 0.05 and all(abs(seconds - 6) < 0.05 for _, seconds in lengths[1:]), lengths
     whole = tmp_path / "whole.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=6", "-f", "lavfi", "-i", "sine=f=440:d=6:r=48000",
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(whole))
