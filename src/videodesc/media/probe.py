@@ -58,6 +58,36 @@ def _float(text: object) -> float | None:
     return value if value == value else None  # NaN -> None
 
 
+def _rotation(video: dict) -> int:
+    """Degrees counterclockwise (0, 90, 180 or 270) the stream's display matrix turns its picture.
+
+    Only the display matrix counts: it is what ffmpeg's own autorotation applies (ffmpeg makes
+    the extended video), and ffmpeg 5.1's demuxers export no "rotate" tag beside it any more.
+    An angle that is not a quarter turn, which no camera writes, is taken as none (ffmpeg
+    would turn the picture inside its frame, cutting off the corners).
+    """
+    for side in video.get("side_data_list") or []:
+        if side.get("side_data_type") != "Display Matrix":
+            continue
+        angle = _float(side.get("rotation"))
+        if angle is not None and abs(angle - 90 * round(angle / 90)) < 1:
+            return round(angle / 90) % 4 * 90
+    return 0
+
+
+def _display_size(video: dict, rotation: int) -> tuple[int, int]:
+    """The picture's width and height as shown: stretched to square pixels, then turned by `rotation`.
+
+    Non-square pixels widen or narrow the picture and keep its height, as ffmpeg and players do
+    (a 720x576 PAL 16:9 frame, 64:45 pixels, shows 1024x576); the width is kept even.
+    """
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    aspect = _rate(video.get("sample_aspect_ratio", "").replace(":", "/"))  # "0:1" or "N/A" when unknown
+    if aspect and aspect != 1 and width:
+        width = max(2, round(width * aspect / 2) * 2)
+    return (height, width) if rotation in (90, 270) else (width, height)
+
+
 def probe(path: Path, warnings: list[str] | None = None) -> Media:
     """Read streams and duration of `path`; what is odd but usable about it is added to `warnings`.
 
@@ -97,6 +127,8 @@ def probe(path: Path, warnings: list[str] | None = None) -> Media:
         raise InputError(f"{path}: no video stream (videodesc describes pictures; this file has only {kinds})")
     video = videos[0]
     fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    rotation = _rotation(video)
+    width, height = _display_size(video, rotation)
     start_time = _float(fmt.get("start_time")) or 0.0
 
     audio = [
@@ -114,13 +146,14 @@ def probe(path: Path, warnings: list[str] | None = None) -> Media:
         path=str(path.resolve()),
         duration=duration,
         fps=fps,
-        width=int(video.get("width") or 0),
-        height=int(video.get("height") or 0),
+        width=width,
+        height=height,
         video_codec=video.get("codec_name", "?"),
         audio_streams=audio,
         size_bytes=path.stat().st_size,
         content_hash=content_hash(path),
         start_time=start_time,
+        rotation=rotation,
     )
     shortfall = _check_not_truncated(path, media, int(video["index"]))
     if warnings is not None and shortfall > max(SHORT_END_S, 3 / fps if (fps or 0) > 0 else 0.0):
