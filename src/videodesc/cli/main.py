@@ -72,6 +72,12 @@ def _slot_numbers(text: str) -> frozenset[int]:
     return numbers
 
 
+def _jobs(text: str) -> int:
+    if not (text.strip().isdigit() and 1 <= int(text) <= 256):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 256: {text}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="videodesc", description="Automatic audio description for video.")
     parser.add_argument("--version", action="version", version=f"videodesc {__version__}")
@@ -123,6 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
     _render_arguments(d, own_extended=False, script=False)
     _add_common(d)
     d.set_defaults(run=_run_describe)
+
+    b = commands.add_parser(
+        "batch", help="describe many videos, on this machine or on a Ray cluster",
+        description="Describe every video INPUTS name, each into its own folder OUTDIR/NAME (what `describe` "
+                    "writes), on this machine's cores or on Ray. INPUTS are video files, folders (searched for "
+                    "media files) and list files: .txt with one path a line, or .csv with a path column and "
+                    "optional lang, subtitles, cast and name columns. A video that fails is reported and the "
+                    "others go on; OUTDIR/batch.json and a table say how each went. A rerun skips the videos "
+                    "already described. Exit 0 when every video was described, 2 when one or more failed.")
+    b.add_argument("inputs", type=_path, nargs="+", metavar="INPUT", help="video files, folders or list files")
+    b.add_argument("-o", "--output", type=_path, required=True, metavar="OUTDIR",
+                   help="the folder that gets one output folder per video, and batch.json")
+    b.add_argument("--jobs", type=_jobs, metavar="N",
+                   help="videos described at a time on this machine (default: one per core, as memory allows)")
+    b.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray: alone, a local Ray instance; with an ADDRESS (host:6379, ray://host:10001, "
+                        "auto), that cluster, whose nodes share this install and the paths of INPUTS and OUTDIR")
+    _analysis_options(b)
+    _write_arguments(b)
+    _voice_arguments(b)
+    _render_arguments(b, own_extended=False, script=False)
+    _add_common(b)
+    b.set_defaults(run=_run_batch)
 
     ds = commands.add_parser(
         "dataset", help="build datasets of human audio description",
@@ -227,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _analyze_arguments(a: argparse.ArgumentParser) -> None:
     a.add_argument("video", type=_path, metavar="VIDEO", help="the video file (anything ffmpeg reads)")
     a.add_argument("-o", "--output", type=_path, required=True, metavar="OUT", help="output folder")
+    _analysis_options(a)
+
+
+def _analysis_options(a: argparse.ArgumentParser) -> None:
     a.add_argument("--lang", choices=["ko", "en", "auto"], default="auto",
                    help="language of the dialogue (default: auto-detect; forcing it is more reliable)")
     a.add_argument("--subtitles", type=_path, metavar="FILE",
@@ -371,6 +404,46 @@ def _run_render(args: argparse.Namespace, reporter: Reporter) -> int:
                   f"LUFS, true peak {result.loudness.true_peak:.1f} dBTP; QC {'passed' if result.qc_passed else 'FAILED'}; "
                   + ", ".join(str(path) for path in result.outputs))
     return 0
+
+
+@_holding_output
+def _run_batch(args: argparse.Namespace, reporter: Reporter) -> int:
+    from videodesc.batch.pipeline import PER_VIDEO, BatchOptions, check_outdir, run_batch
+    from videodesc.batch.summary import table
+
+    check_outdir(args.output, args.inputs)
+    if args.subtitles is not None:
+        raise InputError("--subtitles is one video's dialogue: give each video's in a CSV list (a subtitles column)")
+    # Refused here, once, rather than once per video.
+    _write_options(args, None)
+    _render_options(args)
+    per_video = {key: str(getattr(args, key)) for key in PER_VIDEO if getattr(args, key) not in (None, "auto")}
+    options = BatchOptions(
+        analyze=_step_arguments(_analysis_options, args, skip=tuple(PER_VIDEO)),
+        write=_step_arguments(lambda p: (_write_arguments(p), _voice_arguments(p)), args),
+        render=_step_arguments(lambda p: (_voice_arguments(p), _render_arguments(p)), args),
+        per_video=per_video, jobs=args.jobs, ray=args.ray, force=args.force)
+    summary = run_batch(args.inputs, args.output, options, reporter)
+    if not args.quiet:
+        print(table(summary), flush=True)
+    return 2 if summary.failed else 0
+
+
+def _step_arguments(add_arguments, args: argparse.Namespace, skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line arguments, for a step whose options `add_arguments` defines, that give
+    it the values in `args` that differ from its defaults (a batch passes its options on)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    argv: list[str] = []
+    for action in parser._actions:
+        if not action.option_strings or action.dest in skip or not hasattr(args, action.dest):
+            continue
+        value = getattr(args, action.dest)
+        if value is None or value == action.default:
+            continue
+        flag = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        argv += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+    return argv
 
 
 @_holding_output

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from videodesc.errors import InputError
+from videodesc.media import MEDIA_SUFFIXES
 from videodesc.workfolder import write_text_atomic
 
 PROJECT_ID = re.compile(r"[0-9a-f]{16}")
-MEDIA_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".flv"}
 LANGUAGES = ("auto", "ko", "en")
 VOICES = ("default", "espeak", "piper")
 
