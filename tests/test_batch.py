@@ -220,7 +220,9 @@ def test_a_ray_batch_gives_what_the_local_one_gives(local_batch, inputs, tmp_pat
                                                                                                   local_cues)
         assert json.loads((out / name / "timeline.json").read_text())["slots"] == json.loads(
             (local_out / name / "timeline.json").read_text())["slots"]
-    assert not [p for p in processes() if "raylet" in p.command and str(out) in p.command]
+    time.sleep(1.0)
+    assert not [p.command for p in processes() if ("raylet" in p.command or "gcs_server" in p.command)
+                and p.state != "Z"], "the local Ray instance ended with the batch"
 
 
 def _killed_mid_step(command: list[str], step_of: str, kill_parent: bool, tmp_path: Path):
@@ -262,3 +264,23 @@ def test_a_ray_worker_killed_mid_task_is_replaced_and_the_video_done_once(two_in
     proc, worker = _killed_mid_step(command, str(two_inputs / "studio.mp4"), kill_parent=True, tmp_path=tmp_path)
     check_batch(proc, out, good=("studio",), bad=("truncated",), described=False)
     assert not [p for p in processes() if p.pid == worker and p.state != "Z"]
+
+
+def test_a_stopped_batch_stops_its_steps_and_the_rerun_finishes(two_inputs, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "videodesc", "batch", str(two_inputs), "-o", str(out), *QUICK, "--jobs", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not [p for p in processes() if p.parent == process.pid and "videodesc analyze" in p.command]:
+        assert process.poll() is None and time.monotonic() < deadline, "the batch ended before a step was seen"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.terminate()
+    assert process.wait(timeout=60) == 143
+    time.sleep(0.5)
+    assert not [p for p in processes() if str(out) in p.command and p.state != "Z"], "a step went on running"
+    summary = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert {v["status"] for v in summary["videos"]} <= {"interrupted", "not run", "failed"}
+    assert not [p for p in out.rglob("*.part")]
+    proc = run("batch", str(two_inputs), "-o", str(out), *QUICK)
+    check_batch(proc, out, good=("studio",), bad=("truncated",), described=False)
