@@ -224,3 +224,19 @@ def test_broken_converted_model_is_a_model_error(monkeypatch, tmp_path):
     (folder / "model.safetensors").write_bytes(b"\0" * 100)
     with pytest.raises(ModelError, match="delete that folder"):
         FluencyScorer()
+
+
+def test_scoring_runs_on_one_torch_thread_and_leaves_the_setting_as_it_was(scorer, monkeypatch):
+    """Two threads on two busy cores made scoring 5x slower (videodesc/threads.py)."""
+    import torch
+
+    seen = []
+    real = scorer._mean_logprobs
+    monkeypatch.setattr(scorer, "_mean_logprobs", lambda rows: seen.append(torch.get_num_threads()) or real(rows))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        scorer.score(["A man walks to the lectern."])
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

