@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import cv2

@@ -29,7 +29,7 @@ import pytest
 from videodesc.errors import InputError, ModelError
 from videodesc.speak import SpeechCache, VoiceSpec, default_voice, make_voice, speakable
 from videodesc.speak import espeak as espeak_module
-from videodesc.speak.piper import PiperVoice, length_scale_for
+from videodesc.speak.piper import length_scale_for
 from videodesc.write.speaking import spoken_seconds
 
 KOREAN = "민수가 창문 앞에 서서 비 내리는 거리를 내려다본다. 지수가 조용히 문을 열고 들어온다. 두 사람이 식탁에 마주 앉는다."

@@ -27,6 +27,7 @@ import pytest
 
 from videodesc.errors import ModelError
 from videodesc.records import Character, Face, ObjectHint, SceneTag, ShotFacts, Slot, TextLine, Utterance
+from videodesc.write.backends import EmptyAnswer
 from videodesc.write.backends.openai_chat import OpenAIChatWriter, encode_image, message_text
 from videodesc.write.context import ShotView, SlotContext
 from videodesc.write.prompts import budget, candidates_prompt, parse_candidates, shorten_prompt, system_prompt
@@ -200,9 +201,10 @@ def test_answers_that_parrot_the_request_are_dropped(tmp_path):
 class FakeOpenAIServer:
     """A FAKE OpenAI-compatible chat completions endpoint (http.server in a thread) for protocol tests.
 
-    It is not a model: it answers from a script of responses (status, headers, body, delay) and
-    records every request it receives, so the tests can check what the writer sends and how it
-    reacts to rate limits, server errors, refused keys, unknown models and slow answers.
+    It is not a model: it answers from a script of responses (status, headers, body -- or `raw`
+    bytes sent as `content_type` -- and delay) and records every request it receives, so the
+    tests can check what the writer sends and how it reacts to rate limits, server errors,
+    refused keys, unknown models, slow answers and answers that are no chat completion.
     """
 
     def __init__(self):
@@ -220,12 +222,12 @@ class FakeOpenAIServer:
                 time.sleep(step.get("delay", 0))
                 if not self.path.endswith("/v1/chat/completions"):
                     step = {"status": 404, "body": {"error": {"message": "File Not Found", "code": 404}}}
-                data = json.dumps(step.get("body", {})).encode()
+                data = step["raw"] if "raw" in step else json.dumps(step.get("body", {})).encode()
                 try:
                     self.send_response(step.get("status", 200))
                     for name, value in step.get("headers", {}).items():
                         self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", step.get("content_type", "application/json"))
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -385,12 +387,24 @@ def test_bad_request_shows_the_servers_reason(fake, api_key, tmp_path):
     assert len(fake.requests) == 1
 
 
-def test_timeout_after_retries(fake, api_key, tmp_path):
-    fake.default = dict(fake.default, delay=1.5)
-    started = time.monotonic()
+def test_a_timeout_is_tried_again_only_after_the_endpoint_has_answered(fake, api_key, tmp_path):
+    context = make_context(tmp_path, keyframes=0)
+    writer = writer_for(fake, timeout=0.3, retries=3)
+    answer, stalled = fake.default, dict(fake.default, delay=1.5)
+    fake.default = stalled
+    with pytest.raises(ModelError, match=r"failed once; last: no answer within 0\.3 s; a slow model needs a "
+                                         r"longer --endpoint-timeout"):
+        writer.candidates(context, 2)  # never answered: dead or too slow, and a retry would wait again
+    assert len(fake.requests) == 1
+    fake.default = answer
+    writer.candidates(context, 2)
+    fake.script = [stalled]  # a stall of an endpoint that answers: tried once more
+    assert writer.candidates(context, 2) == ["Minsu smiles.", "Minsu smiles and puts down his cup."]
+    assert len(fake.requests) == 4
+    fake.default = stalled
     with pytest.raises(ModelError, match=r"failed 2 times; last: no answer within 0\.3 s"):
-        writer_for(fake, timeout=0.3, retries=1).candidates(make_context(tmp_path, keyframes=0), 2)
-    assert len(fake.requests) == 2 and time.monotonic() - started < 5
+        writer.candidates(context, 2)  # once more, not the three retries a 5xx gets
+    assert len(fake.requests) == 6
 
 
 def test_unreachable_endpoint(tmp_path):
@@ -431,7 +445,8 @@ def test_content_as_a_list_of_parts(fake, api_key, tmp_path):
     fake.script = [FakeOpenAIServer.reply(["민수가 웃는다.", "민수가 컵을 내려놓는다."], as_parts=True)]
     result = writer_for(fake).candidates(make_context(tmp_path, "ko", keyframes=0), 3)
     assert result == ["민수가 웃는다.", "민수가 컵을 내려놓는다."]
-    assert message_text({"choices": [{"message": {"content": None}}]}) == ""
+    with pytest.raises(EmptyAnswer, match="no text"):
+        message_text({"choices": [{"message": {"content": [{"type": "image_url"}]}}]})
 
 
 def test_shorten_asks_for_shorter_text(fake, api_key, tmp_path):

@@ -27,9 +27,9 @@ from videodesc.records import (Cue, Facts, SchemaError, Script, SkippedSlot, Tim
 from videodesc.speak import VoiceSpec, resolve_voice
 from videodesc.speech.models import cache_root
 from videodesc.workfolder import keep_edited_script, note_script_written, write_text_atomic
-from videodesc.write.backends import Writer
+from videodesc.write.backends import EmptyAnswer, Writer
 from videodesc.write.context import slot_contexts
-from videodesc.write.select import SelectionSettings, Selector
+from videodesc.write.select import Decision, SelectionSettings, Selector
 from videodesc.write.speaking import SpeakingRate, voice_rate
 
 WRITERS = ("template", "openai", "transformers")
@@ -47,6 +47,10 @@ class WriteOptions:
     vlm: Path | None = None  # transformers: a local vision-language model folder
     trust_remote_code: bool = False  # transformers: run the model folder's own code
     images: bool = True  # send keyframes to model writers (off for text-only models)
+    # openai: seconds to wait for one whole answer, and further attempts after a 429, a 5xx or a
+    # refused or dropped connection (None: the writer's defaults, 120 s and 3).
+    endpoint_timeout: float | None = None
+    endpoint_retries: int | None = None
     fluency: bool = True  # score fluency with the bundled small language model
     adapter: Path | None = None  # a LoRA adapter folder for the fluency model
     selection: SelectionSettings = field(default_factory=SelectionSettings)
@@ -92,8 +96,10 @@ def make_writer(options: WriteOptions, out: Path) -> Writer:
             raise InputError("--writer openai needs --endpoint URL (e.g. http://127.0.0.1:8080/v1) and --model NAME")
         from videodesc.write.backends.openai_chat import OpenAIChatWriter
 
+        waits = {name: value for name, value in (("timeout", options.endpoint_timeout),
+                                                 ("retries", options.endpoint_retries)) if value is not None}
         return OpenAIChatWriter(options.endpoint, options.model, api_key_env=options.api_key_env,
-                                cache_dir=out / "work" / "writer", images=options.images)
+                                cache_dir=out / "work" / "writer", images=options.images, **waits)
     if options.writer == "transformers":
         if options.vlm is None:
             raise InputError("--writer transformers needs --vlm PATH, a local vision-language model folder")
@@ -160,8 +166,14 @@ def write(out: Path, options: WriteOptions, reporter: Reporter) -> Script:
                 continue
             context.previous, context.introduced, context.told = list(previous), set(introduced), dict(told)
             context.rate = selection.rate
-            texts = writer.candidates(context, options.candidates)
-            decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
+            try:
+                texts = writer.candidates(context, options.candidates)
+                decision = selector.decide(context, writer, texts, last_end + options.selection.min_gap)
+            except EmptyAnswer as empty:
+                # One empty answer leaves its slot silent; the writer stops the run when they persist.
+                reporter.warning(f"slot {context.slot_index} left silent: {empty}")
+                decision = Decision(None, SkippedSlot(context.slot_index, context.slot.start, context.slot.end,
+                                                      f"the writer's answer held no text ({empty})"))
             if decision.cue is not None:
                 said(decision.cue, context)
             elif decision.skipped is not None:

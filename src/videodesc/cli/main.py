@@ -53,6 +53,26 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _endpoint_timeout(text: str) -> float:
+    from videodesc.httpapi import MAX_TIMEOUT
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"must be seconds, more than 0 and at most {MAX_TIMEOUT:g}: {text}")
+    return value
+
+
+def _endpoint_retries(text: str) -> int:
+    from videodesc.httpapi import MAX_RETRIES
+
+    if not (text.strip().isdigit() and int(text) <= MAX_RETRIES):
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_RETRIES}: {text}")
+    return int(text)
+
+
 def _duck_db(text: str) -> float:
     value = float(text)
     # 0 dB is no ducking; a positive level would raise the programme over the description, and
@@ -326,6 +346,15 @@ def _voice_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--tts-model", metavar="NAME", help="http voice: model name")
     r.add_argument("--tts-key-env", default="OPENAI_API_KEY", metavar="VAR",
                    help="http voice: environment variable holding the API key")
+    # Here because every command with a voice talks to endpoints: write and describe to the
+    # writer's too, and write times an http voice.
+    r.add_argument("--endpoint-timeout", type=_endpoint_timeout, metavar="SECONDS",
+                   help="openai writer and http voice: seconds to wait for one whole answer (default 120 for "
+                        "the writer, 60 for the voice); a request that times out is tried again only once the "
+                        "endpoint has answered")
+    r.add_argument("--endpoint-retries", type=_endpoint_retries, metavar="N",
+                   help="openai writer and http voice: further attempts after a rate limit (429), a server "
+                        "error (5xx) or a refused or dropped connection, 0-10 (default 3)")
 
 
 def _render_arguments(r: argparse.ArgumentParser, own_extended: bool = True, script: bool = True) -> None:
@@ -613,7 +642,8 @@ def _write_options(args: argparse.Namespace, language: str | None):
 
     return dataclasses.replace(_writer_options(args), language=language, fluency=not args.no_fluency,
                                adapter=args.adapter, selection=SelectionSettings(extended=args.extended),
-                               voice=_voice_option(args), voice_rate=args.rate, measure_voice=not args.describer_pace)
+                               voice=_voice_option(args), voice_rate=args.rate, measure_voice=not args.describer_pace,
+                               endpoint_timeout=args.endpoint_timeout, endpoint_retries=args.endpoint_retries)
 
 
 def _writer_options(args: argparse.Namespace):
@@ -639,7 +669,8 @@ def _voice_option(args: argparse.Namespace):
         raise InputError("--voice-name and --tts-endpoint need --voice espeak, piper or http")
     # The language is filled in from the script when the voice is used.
     return VoiceSpec(backend=args.voice, language="", voice=args.voice_name, rate=args.rate,
-                     endpoint=args.tts_endpoint, model=args.tts_model, api_key_env=args.tts_key_env)
+                     endpoint=args.tts_endpoint, model=args.tts_model, api_key_env=args.tts_key_env,
+                     timeout=args.endpoint_timeout, retries=args.endpoint_retries)
 
 
 def _render_options(args: argparse.Namespace):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from videodesc.records import DatasetItem, Facts, Slot, Timeline, Utterance
-from videodesc.write.backends import Writer
+from videodesc.write.backends import EmptyAnswer, Writer
 from videodesc.write.context import SlotContext, span_context
 from videodesc.write.fluency import scoring_prompt
 
@@ -104,9 +104,13 @@ def build(items: list[DatasetItem], writer: Writer, embedder, count: int,
         previous = previous_by_file.get(file, "")
         previous_by_file[file] = item.reference
         context = item_context(item, previous, language, analysis, folder)
-        texts = list(dict.fromkeys(t.strip() for t in writer.candidates(context, count) if t.strip()))
+        try:
+            texts = list(dict.fromkeys(t.strip() for t in writer.candidates(context, count) if t.strip()))
+            reason = "no candidates" if not texts else "one candidate only"
+        except EmptyAnswer:  # the item is skipped; the writer stops the run itself when they persist
+            texts, reason = [], "empty answer"
         if len(texts) < MIN_CANDIDATES:
-            result.skipped["no candidates" if not texts else "one candidate only"] += 1
+            result.skipped[reason] += 1
         else:
             best, worst, similarities = closest(item.reference, texts, embedder)
             result.records.append(SftRecord(

@@ -51,6 +51,9 @@ class VoiceSpec:
         endpoint: http: the API root, e.g. "http://127.0.0.1:8880/v1".
         model: http: the model name the endpoint knows ("tts-1", "kokoro", ...).
         api_key_env: http: the environment variable holding the API key (unset: no header).
+        timeout: http: seconds to wait for one whole answer (None: the voice's default).
+        retries: http: further attempts after a 429, a 5xx or a refused or dropped connection
+            (None: the voice's default).
     """
 
     backend: str
@@ -61,9 +64,12 @@ class VoiceSpec:
     endpoint: str | None = None
     model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    timeout: float | None = None
+    retries: int | None = None
 
     def as_key(self) -> dict:
-        """What the audio depends on, for the speech cache (not the key's variable name)."""
+        """What the audio depends on, for the speech cache (not the key's variable name, nor how
+        long to wait for it)."""
         return {"backend": self.backend, "language": self.language, "voice": self.voice,
                 "rate": round(float(self.rate), 4), "pitch": self.pitch,
                 "endpoint": self.endpoint.rstrip("/") if self.endpoint else None, "model": self.model}

@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from videodesc.errors import ModelError
 from videodesc.records import Claim
 from videodesc.write.context import SlotContext
+
+
+class EmptyAnswer(ModelError):
+    """The model answered one request with no text at all (content null or blank).
+
+    That slot is left silent with a warning and the run goes on: one empty answer can be the
+    model's (a content filter, a reasoning model out of tokens). A writer raises a plain
+    ModelError instead once the answers keep coming back empty, so that a broken server stops
+    the run rather than leaving every slot silent.
+    """
 
 
 class Writer(Protocol):

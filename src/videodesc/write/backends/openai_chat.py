@@ -7,7 +7,9 @@ fields they do not know. Written on the standard library alone (urllib + json): 
 package to pin, and nothing is imported unless this backend is chosen.
 
 Answers are cached in `cache_dir`, one JSON file per request keyed by a hash of the URL and the
-request body, so re-running `write` with the same slots and prompts costs nothing.
+request body, so re-running `write` with the same slots and prompts costs nothing. Only answers
+that hold text are cached, and a cached one is checked again when read (an earlier version kept
+empty ones), so a server that once answered badly is asked again rather than believed.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from videodesc import httpapi
 from videodesc.errors import InputError, ModelError
 from videodesc.records import Claim
 from videodesc.workfolder import write_text_atomic
+from videodesc.write.backends import EmptyAnswer
 from videodesc.write.context import SlotContext
 from videodesc.write.prompts import Prompt, candidates_prompt, parse_candidates, prompt_fingerprint, shorten_prompt
 from videodesc.write.speaking import SpeakingRate
 
 MAX_IMAGE_WIDTH = 768  # keyframes are downscaled to this width: enough to see, small to send
 JPEG_QUALITY = 85
+# Empty answers in a row after which the endpoint counts as broken and the run stops: one or two
+# can be the model's own (a filter, a long think), more is the server.
+MAX_EMPTY_IN_A_ROW = 3
 
 
 class OpenAIChatWriter:
@@ -43,8 +49,10 @@ class OpenAIChatWriter:
         model: the model name the endpoint knows, e.g. "HCX-005", "gpt-4o-mini".
         api_key_env: the environment variable holding the API key; unset means no
             Authorization header (local servers need none).
-        timeout: seconds to wait for one answer.
-        retries: further attempts after a 429, a 5xx, a timeout or a dropped connection.
+        timeout: seconds to wait for one whole answer. A vision-language model on a CPU can take
+            a minute for a request with three keyframes, hence twice that by default.
+        retries: further attempts after a 429, a 5xx or a refused or dropped connection (a
+            timeout is tried once more only after the endpoint has answered; see httpapi).
         cache_dir: a folder for cached answers; None caches nothing.
         images: send the main shot's keyframes (turn off for text-only models).
         max_images: at most this many keyframes per request.
@@ -59,7 +67,7 @@ class OpenAIChatWriter:
         rate: the describer's speaking rate, for the length budget in the prompt.
     """
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 60,
+    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 120,
                  retries: int = 3, cache_dir: Path | str | None = None, images: bool = True, max_images: int = 3,
                  *, temperature: float = 0.7, max_tokens: int = 512,
                  response_format: str | dict | None = None, one_image_per_message: bool | None = None,
@@ -73,8 +81,9 @@ class OpenAIChatWriter:
         self.url = self.base_url + "/chat/completions"
         self.model = model
         self.api_key_env = api_key_env
+        httpapi.check_settings(timeout, retries)
         self.timeout = timeout
-        self.retries = max(0, retries)
+        self.retries = retries
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.images = images
         self.max_images = max_images
@@ -88,6 +97,8 @@ class OpenAIChatWriter:
         self.rate = rate
         self.name = f"openai:{model}"
         self.requests = 0  # HTTP requests sent (retries included)
+        self.answers = 0  # requests the endpoint answered (with anything)
+        self.empty_in_a_row = 0
         self.cache_hits = 0
 
     def as_key(self) -> dict:
@@ -144,16 +155,35 @@ class OpenAIChatWriter:
         return body
 
     def complete(self, prompt: Prompt) -> str:
-        """The text of the model's answer to `prompt` (from the cache when it was asked before)."""
+        """The text of the model's answer to `prompt` (from the cache when it was asked before).
+
+        Raises:
+            EmptyAnswer: the model answered with no text (the caller leaves the slot silent).
+            ModelError: the endpoint fails, answers with something that is no chat completion,
+                or answers MAX_EMPTY_IN_A_ROW requests in a row with no text.
+        """
         body = self.body(prompt)
         payload = json.dumps(body, ensure_ascii=False, sort_keys=True)
         key = hashlib.sha256(f"{self.url}\n{payload}".encode("utf-8")).hexdigest()
         cached = self._cache_get(key)
         if cached is not None:
-            self.cache_hits += 1
-            return message_text(cached, self.url)
+            try:
+                text = message_text(cached, self.url)
+            except ModelError:
+                pass  # an unusable answer an earlier version cached: asked again, and replaced
+            else:
+                self.cache_hits += 1
+                return text
         reply = self._post(payload.encode("utf-8"))
-        text = message_text(reply, self.url)  # checked before it is cached
+        try:
+            text = message_text(reply, self.url)  # checked before it is cached
+        except EmptyAnswer as empty:
+            self.empty_in_a_row += 1
+            if self.empty_in_a_row >= MAX_EMPTY_IN_A_ROW:
+                raise ModelError(f"{empty} for {self.empty_in_a_row} requests in a row: the model {self.model} "
+                                 f"at {self.base_url} is not answering; check that it answers a chat request") from None
+            raise
+        self.empty_in_a_row = 0
         self._cache_put(key, reply)
         return text
 
@@ -189,15 +219,20 @@ class OpenAIChatWriter:
         def count() -> None:
             self.requests += 1
 
-        _, raw = httpapi.post(self.url, data, self._headers(), timeout=self.timeout, retries=self.retries,
-                              backoff=self.backoff, refusal=self._refusal, what="the writer endpoint",
-                              permanent=permanent, on_attempt=count)
+        kind, raw = httpapi.post(self.url, data, self._headers(), timeout=self.timeout, retries=self.retries,
+                                 backoff=self.backoff, refusal=self._refusal, what="the writer endpoint",
+                                 permanent=permanent, on_attempt=count, answered_before=self.answers > 0)
+        self.answers += 1
+        # A proxy's or a web server's page with status 200 is no chat completion: the same page
+        # would come back for every slot, so the run stops at the first.
         try:
             reply = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise ModelError(f"{self.url} did not answer with JSON: is it an OpenAI-compatible API?") from None
+            raise ModelError(f"{self.url} did not answer with JSON ({httpapi.answer_summary(kind, raw)}): "
+                             "is it an OpenAI-compatible API?") from None
         if not isinstance(reply, dict):
-            raise ModelError(f"{self.url} answered with something other than a chat completion")
+            raise ModelError(f"{self.url} answered with something other than a chat completion "
+                             f"({httpapi.answer_summary(kind, raw)})")
         return reply
 
     def _refusal(self, status: int, detail: str) -> ModelError:
@@ -230,20 +265,29 @@ def encode_image(path: Path, max_width: int = MAX_IMAGE_WIDTH) -> str:
 
 
 def message_text(reply: dict, url: str = "the endpoint") -> str:
-    """The assistant's text in a chat completion; `content` may be a string or a list of parts."""
+    """The assistant's text in a chat completion; `content` may be a string or a list of parts.
+
+    Raises:
+        ModelError: `reply` is no chat completion (an error, no choices[0].message, content
+            that is neither text nor parts).
+        EmptyAnswer: it is one, but without text (content null, blank or without text parts).
+    """
     try:
-        message = reply["choices"][0]["message"]
+        choice = reply["choices"][0]
+        message = choice["message"]
     except (KeyError, IndexError, TypeError):
         error = reply.get("error") if isinstance(reply, dict) else None
         if error:
             raise ModelError(f"{url} answered with an error: {httpapi.one_line(error)}") from None
         raise ModelError(f"{url} answered without choices[0].message: is it an OpenAI-compatible API?") from None
-    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(message, dict):
+        raise ModelError(f"{url} answered with a message that is {type(message).__name__}, not an object")
+    content = message.get("content")
     if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
         texts = []
         for part in content:
             if isinstance(part, str):
@@ -251,8 +295,15 @@ def message_text(reply: dict, url: str = "the endpoint") -> str:
             elif isinstance(part, dict) and isinstance(part.get("text"), str) and part.get("type", "text") in (
                     "text", "output_text"):
                 texts.append(part["text"])
-        return "\n".join(texts)
-    raise ModelError(f"{url} answered with message content of type {type(content).__name__}")
+        text = "\n".join(texts)
+    else:
+        raise ModelError(f"{url} answered with message content of type {type(content).__name__}")
+    if not text.strip():
+        shown = "null" if content is None else httpapi.one_line(json.dumps(content, ensure_ascii=False), 60)
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+        raise EmptyAnswer(f"{url} answered with no text (content {shown}"
+                          + (f", finish_reason {httpapi.one_line(finish, 40)}" if finish else "") + ")")
+    return text
 
 
 def _image_part(url: str) -> dict:
