@@ -446,3 +446,18 @@ def test_a_voice_that_has_answered_gets_one_more_try_after_a_stall(tone_wav, tmp
     finally:
         server.server.server_close()
     assert voice.requests == 3
+
+
+def test_describe_refuses_a_broken_voice_endpoint_before_the_analysis(analysis, tmp_path):
+    server = FakeSpeechServer(answer_file(tmp_path, b"<html><body>Service Unavailable</body></html>"),
+                              key="sk-test-123")
+    server.content_type = "text/html"
+    out = tmp_path / "out"
+    try:
+        error = one_line_error(run("describe", str(analysis.parent / "clip.mp4"), "-o", str(out), "--lang", "en",
+                                   "--voice", "http", "--tts-endpoint", server.url, "--tts-model", "tts-1",
+                                   "--voice-name", "alloy", "--tts-key-env", KEY_ENV, "--quiet"))
+    finally:
+        server.close()
+    assert "answered with no audio" in error and len(server.requests) == 1
+    assert not out.exists(), "refused before the analysis made anything"

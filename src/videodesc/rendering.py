@@ -177,6 +177,23 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size < 10e6 else f"{size / 1e6:,.0f} MB"
 
 
+def check_remote_voice(options: RenderOptions, language: str) -> None:
+    """Before an analysis whose render will need it: an http voice speaks one short word, so that
+    a dead or broken speech endpoint is refused before the work rather than after it (the local
+    voices are checked when they load, in a second).
+
+    Raises:
+        InputError, ModelError: the voice's own one-line error.
+    """
+    if options.voice is None or options.voice.backend != "http":
+        return
+    import tempfile
+
+    spec = resolve_voice(options.voice, language, options.rate)
+    with tempfile.TemporaryDirectory(prefix="videodesc-voice-check-") as scratch:
+        make_voice(spec).synthesize("Ready." if language == "en" else "준비.", Path(scratch) / "check.wav")
+
+
 def output_bytes(media: Media, options: RenderOptions, render_folder: Path) -> int:
     """A low estimate of the bytes a render of `media` writes before it publishes: the sound WAVs,
     the AAC mix, and the video (a copy of the source; re-encoded near its size for extended

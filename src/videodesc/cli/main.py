@@ -439,13 +439,14 @@ def _run_render(args: argparse.Namespace, reporter: Reporter) -> int:
 def _run_batch(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.batch.pipeline import PER_VIDEO, BatchOptions, check_outdir, run_batch
     from videodesc.batch.summary import table
+    from videodesc.rendering import check_remote_voice
 
     check_outdir(args.output, args.inputs)
     if args.subtitles is not None:
         raise InputError("--subtitles is one video's dialogue: give each video's in a CSV list (a subtitles column)")
     # Refused here, once, rather than once per video.
     _write_options(args, None)
-    _render_options(args)
+    check_remote_voice(_render_options(args), args.lang if args.lang in ("ko", "en") else "en")
     per_video = {key: str(getattr(args, key)) for key in PER_VIDEO if getattr(args, key) not in (None, "auto")}
     options = BatchOptions(
         analyze=_step_arguments(_analysis_options, args, skip=tuple(PER_VIDEO)),
@@ -480,12 +481,13 @@ def _run_describe(args: argparse.Namespace, reporter: Reporter) -> int:
     from videodesc.analyze import analyze
     from videodesc.memory import release_freed_memory
     from videodesc.media.probe import probe
-    from videodesc.rendering import preflight, render
+    from videodesc.rendering import check_remote_voice, preflight, render
     from videodesc.writing import write
 
     # Every option is checked before the long analysis starts.
     write_options, render_options = _write_options(args, None), _render_options(args)
     preflight(args.output, probe(args.video), render_options)
+    check_remote_voice(render_options, args.lang if args.lang in ("ko", "en") else "en")
     analyze(args.video, args.output, _analyze_options(args), reporter)
     release_freed_memory()  # the vision models' memory, before write loads its language model
     write(args.output, write_options, reporter)
