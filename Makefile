@@ -54,7 +54,7 @@ tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package.json tests
 	touch $@
 
 test: setup samples browser
-	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q
+	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) -m pytest -q --durations=30
 
 bench: setup samples
 	VIDEODESC_SAMPLES=$(SAMPLES) $(PY) benchmarks/analyze.py
