@@ -126,6 +126,8 @@ def analyze(video: Path, out: Path, options: AnalyzeOptions, reporter: Reporter)
     video, out = Path(video), Path(out)
     check_output_folder(out)
     check_not_an_output(video, out)
+    if options.asr_model is not None and options.subtitles is None:
+        models.check_model_folder(options.asr_model)  # refused before any work, not after the shots
     probed: list[str] = []
     with reporter.stage("probe"):
         media = probe(video, probed)
