@@ -148,4 +148,7 @@ class JsonReporter(Reporter):
         self._emit({"event": "error", "kind": kind, "message": message, "exit_code": exit_code}, "")
 
     def _emit(self, event: dict, text: str) -> None:
-        print(json.dumps(event, ensure_ascii=False), file=self.stream, flush=True)
+        # One write with its newline: print() writes the line and its end separately, and a signal
+        # between the two (SIGTERM's exception) would glue the error event onto this line.
+        self.stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.stream.flush()

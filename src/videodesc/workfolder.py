@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -33,17 +34,21 @@ def stage_key(*parts: Any) -> str:
 
 def staging_path(target: Path) -> Path:
     """A free temporary path beside `target`, ".NAME.XXXXXXXX.part", that nothing exists at yet:
-    the caller decides whether it makes a file or a folder there."""
+    the caller decides whether it makes a file or a folder there.
+
+    Only a name is chosen, no file made: a signal between making a placeholder and removing it
+    would leave one behind, before the caller's clean-up is in place. Within one output folder
+    (held by one run) nobody else takes the name.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    return tmp
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        if not tmp.exists() and not tmp.is_symlink():
+            return tmp
 
 
 def staged_name(name: str) -> str:
-    """The name `staging_path` gives a file called `name` (mkstemp adds eight characters): the
+    """The name `staging_path` gives a file called `name` (eight hex characters added): the
     longest name any output is written under."""
     return f".{name}.XXXXXXXX.part"
 
