@@ -144,9 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "describe", help="analyze, write and render in one go",
         description="Make an audio-described version of VIDEO: analyze, write and render, into OUT.")
     _analyze_arguments(d)
-    _write_arguments(d)
-    _voice_arguments(d)
-    _render_arguments(d, own_extended=False, script=False)
+    _describe_options(d)
     _add_common(d)
     d.set_defaults(run=_run_describe)
 
@@ -167,9 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on Ray: alone, a local Ray instance; with an ADDRESS (host:6379, ray://host:10001, "
                         "auto), that cluster, whose nodes share this install and the paths of INPUTS and OUTDIR")
     _analysis_options(b)
-    _write_arguments(b)
-    _voice_arguments(b)
-    _render_arguments(b, own_extended=False, script=False)
+    _describe_options(b)
     _add_common(b)
     b.set_defaults(run=_run_batch)
 
@@ -271,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--debug", action="store_true", help="show the traceback of internal errors")
     sv.set_defaults(run=_run_serve, json=False)
     return parser
+
+
+def _describe_options(d: argparse.ArgumentParser) -> None:
+    """What `describe` (and `batch`, which describes each video) takes beyond the analysis' options."""
+    _write_arguments(d)
+    _voice_arguments(d)
+    _render_arguments(d, own_extended=False, script=False)
 
 
 def _analyze_arguments(a: argparse.ArgumentParser) -> None:
