@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -284,3 +285,15 @@ def test_a_stopped_batch_stops_its_steps_and_the_rerun_finishes(two_inputs, tmp_
     assert not [p for p in out.rglob("*.part")]
     proc = run("batch", str(two_inputs), "-o", str(out), *QUICK)
     check_batch(proc, out, good=("studio",), bad=("truncated",), described=False)
+
+
+def test_a_ray_address_where_nothing_listens_is_one_line_at_once(inputs, tmp_path):
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    started = time.monotonic()
+    proc = run("batch", str(inputs / "studio.mp4"), "-o", str(tmp_path / "out"), "--ray", f"127.0.0.1:{port}")
+    assert proc.returncode == 2 and time.monotonic() - started < 30, proc.stderr  # Ray alone tries for minutes
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot reach the Ray cluster at 127.0.0.1:{port}" in lines[0], lines
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,9 @@ environment) and the inputs and OUTDIR at the same paths.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 from videodesc.batch.steps import NEEDS, STEPS, StepResult, StepRunner
 from videodesc.errors import InputError, ModelError
 
+CONNECT_TIMEOUT_S = 5.0  # to see whether anything listens at a cluster's address
 TRANSIENT_RETRIES = 2  # further attempts of a task whose child process or worker died
 RAY_VERSION = "2.60.0"
 
@@ -45,6 +49,8 @@ def _remote_step(step: str, argv: list[str], out: str, previous: StepResult | No
 
 
 def _import_ray() -> Any:
+    # Ray's C++ core logs every reconnection attempt to stderr; its errors reach us as exceptions.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
     try:
         import ray
     except ImportError:
@@ -60,8 +66,10 @@ def connect(address: str) -> tuple[Any, str]:
     Raises:
         InputError: the cluster cannot be reached.
     """
-    ray = _import_ray()
     local = address == "local"
+    if not local:
+        _check_reachable(address)
+    ray = _import_ray()
     try:
         # A local instance listens on loopback only: nothing outside this machine can reach it.
         ray.init(address="local" if local else address, include_dashboard=False, log_to_driver=False,
@@ -73,6 +81,22 @@ def connect(address: str) -> tuple[Any, str]:
     where = "a local Ray instance" if local else f"the Ray cluster at {address}"
     return ray, (f"{where} (Ray {ray.__version__}, {len(ray.nodes())} node(s), {resources.get('CPU', 0):g} CPUs, "
                  f"{resources.get('memory', 0) / 2 ** 30:.1f} GiB for tasks)")
+
+
+def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse at once a HOST:PORT (or ray://HOST:PORT) where nothing listens: Ray itself keeps
+    trying to reach a cluster's GCS for minutes. "auto" and other forms are left to Ray."""
+    match = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)/?", address.strip())
+    if match is None:
+        return
+    host, port = match.group(1), int(match.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise InputError(f"cannot reach the Ray cluster at {address} ({reason}): start it with "
+                         f"`ray start --head`, or give its address (HOST:6379 or ray://HOST:10001)") from None
 
 
 def run_on_ray(ray: Any, plans: list[dict[str, list[str]]], outs: list[Path],
