@@ -285,6 +285,12 @@ def test_a_stopped_batch_stops_its_steps_and_the_rerun_finishes(two_inputs, tmp_
     assert not [p for p in out.rglob("*.part")]
     proc = run("batch", str(two_inputs), "-o", str(out), *QUICK)
     check_batch(proc, out, good=("studio",), bad=("truncated",), described=False)
+    # --force describes the finished video again, every stage recomputed.
+    forced = run("batch", str(two_inputs), "-o", str(out), *QUICK, "--force", "--json")
+    studio = next(v for v in check_batch(forced, out, good=("studio",), bad=("truncated",), described=False)["videos"]
+                  if v["name"] == "studio")
+    assert not studio["skipped"] and studio["steps"]["analyze"]["exit_code"] == 0
+    assert "described by an earlier run" not in forced.stderr
 
 
 def test_a_ray_address_where_nothing_listens_is_one_line_at_once(inputs, tmp_path):
